@@ -117,24 +117,21 @@ BackfillOutcome RunBackfill(Store& store, const BackfillOptions& options,
   const Scope scope = ScopeOf(params);
   out.params = params;
   out.candidates = store.CountCandidates(scope);
-  spdlog::info("{} candidates in scope (group 0, product primary images: {}; group 1, other "
-               "images: {}); {}",
-               out.candidates.total(), out.candidates.group0,
+  if (!out.resumed) run = store.CreateRun(params, env.me, out.candidates.total());
+  spdlog::info("run {}: {} candidates in scope (group 0, product primary images: {}; group 1, "
+               "other images: {}); {}",
+               run.id, out.candidates.total(), out.candidates.group0,
                params.product_images_only ? std::string("not walked")
                                           : std::to_string(out.candidates.group1),
                DescribeParams(params));
-
-  if (!out.resumed) {
-    run = store.CreateRun(params, env.me, out.candidates.total());
-    if (out.candidates.total() == 0) {
-      store.FinishRun(run.id, RunState::kCompleted, "");
-      spdlog::info("nothing to do: all active images in scope already have an embedding from "
-                   "model {} (or a job queued); run {} completed",
-                   params.model, run.id);
-      out.ending = BackfillEnding::kNothingToDo;
-      out.run_id = run.id;
-      return out;
-    }
+  if (!out.resumed && out.candidates.total() == 0) {
+    store.FinishRun(run.id, RunState::kCompleted, "");
+    spdlog::info("nothing to do: all active images in scope already have an embedding from "
+                 "model {} (or a job queued); run {} completed",
+                 params.model, run.id);
+    out.ending = BackfillEnding::kNothingToDo;
+    out.run_id = run.id;
+    return out;
   }
   out.run_id = run.id;
   out.cursor = run.cursor;
