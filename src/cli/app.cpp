@@ -35,6 +35,30 @@ CLI::Validator Duration() {
       "DURATION");
 }
 
+namespace {
+
+// CLI11 reports an unknown key as "INI was not able to parse run.limt" (and
+// an unknown table as "bogus.++"), which names neither the file nor the fix.
+std::string DescribeConfigError(const CLI::ParseError& e, CLI::App& app) {
+  std::string file;
+  if (const CLI::Option* config = app.get_config_ptr(); config && config->count() > 0) {
+    file = config->as<std::string>();
+  }
+  const std::string message = e.what();
+  const std::string unknown = "INI was not able to parse ";
+  if (file.empty() || message.rfind(unknown, 0) != 0) return message;
+  std::string key = message.substr(unknown.size());
+  std::string what = "unknown key '" + key + "'";
+  if (key.size() > 3 && key.ends_with(".++")) {
+    what = "unknown table [" + key.substr(0, key.size() - 3) + "]";
+  }
+  return file + ": " + what +
+         ". Keys are the long flag names without the leading dashes (db, log-format, log-level); a "
+         "subcommand's flags go in its table, e.g. [run] limit = 3";
+}
+
+}  // namespace
+
 std::unique_ptr<Store> OpenCurrentStore(const GlobalOptions& global) {
   auto store = OpenStore(global.db);
   store->RequireCurrentSchema();
@@ -77,7 +101,7 @@ int Main(int argc, char** argv) {
     const bool config = dynamic_cast<const CLI::ConfigError*>(&e) != nullptr ||
                         dynamic_cast<const CLI::FileError*>(&e) != nullptr;
     std::fprintf(stderr, "imgbackfill: %s%s\n", config ? "configuration error: " : "",
-                 e.what());
+                 config ? DescribeConfigError(e, app).c_str() : e.what());
     if (!config) std::fprintf(stderr, "Run 'imgbackfill --help' for usage.\n");
     return config ? exit_code::kConfig : exit_code::kUsage;
   }

@@ -14,6 +14,15 @@ std::unique_ptr<Store> OpenStore(const std::string& url, const OpenOptions& opti
   }
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) {
+    // "sqlite:catalog.db" is a mistyped URL far more often than a file name;
+    // taken as a path, migrate would create a file of that name.
+    for (const char* scheme : {"sqlite:", "postgresql:", "postgres:"}) {
+      if (url.rfind(scheme, 0) == 0) {
+        throw Error(ErrorKind::kConfig, "malformed database URL '" + url +
+                                            "': expected sqlite:///path/to/catalog.db, "
+                                            "postgresql://user@host/dbname or a file path");
+      }
+    }
     return std::make_unique<SqliteStore>(url, options.create);
   }
   const std::string scheme = url.substr(0, scheme_end);

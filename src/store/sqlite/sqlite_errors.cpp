@@ -14,8 +14,10 @@ Error TranslateSqliteError(const SQLite::Exception& e, const std::string& operat
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Error(ErrorKind::kTryAgain,
-                   head + ". Another process kept the database locked past the busy "
-                          "timeout; nothing was lost, run the command again.");
+                   head +
+                       ". The database is busy: another process held its write lock "
+                       "past the busy timeout. Nothing was lost; it is safe to run the "
+                       "command again.");
     case SQLITE_READONLY:
       return Error(ErrorKind::kUnavailable,
                    head + ". The database is read-only: imgbackfill needs write access to "

@@ -97,10 +97,16 @@ SqliteStore::SqliteStore(const std::string& path, bool create) : path_(path) {
                       " is read-only: imgbackfill needs write access to the file and its "
                       "directory (check their permissions)");
     }
-    // journal_mode is the first statement that reads the file: a file that
-    // is not a database fails here with SQLITE_NOTADB.
-    SQLite::Statement wal(*db_, q::kJournalModeWal);
-    wal.executeStep();
+    // The first read: a file that is not a database fails here with
+    // SQLITE_NOTADB. Switching to WAL is a lasting change to the file, so a
+    // database that imgbackfill never migrated (an empty file, another
+    // program's database) is left exactly as it was when only opened:
+    // RequireCurrentSchema refuses it anyway.
+    const bool migrated = db_->execAndGet(q::kSchemaTableExists).getInt() != 0;
+    if (create || migrated) {
+      SQLite::Statement wal(*db_, q::kJournalModeWal);
+      wal.executeStep();
+    }
     db_->exec(q::kPragmas);
   });
 }
@@ -166,6 +172,13 @@ void SqliteStore::RequireCurrentSchema() {
                 "database " + path_ + " has schema version " + std::to_string(version) +
                     ", newer than this imgbackfill (" + IMGBACKFILL_VERSION + ", schema " +
                     std::to_string(latest) + "): upgrade imgbackfill");
+  }
+  if (version == 0) {
+    throw Error(ErrorKind::kConfig,
+                "database " + path_ +
+                    " has no imgbackfill schema (it was never migrated, or is another "
+                    "program's database): create the schema with: imgbackfill migrate --db " +
+                    path_);
   }
   if (version < latest) {
     throw Error(ErrorKind::kConfig,
