@@ -31,6 +31,10 @@ struct ImageUpsert {
   std::optional<std::string> product_id;
   bool is_primary = false;
   bool active = true;
+  // Register only: an image already at this id (or location) is left as it
+  // is and reported kUnchanged. A directory import sets it so that a re-scan
+  // never clears the product or the active flag a manifest gave.
+  bool keep_existing = false;
 };
 
 enum class UpsertOutcome { kInserted, kUpdated, kUnchanged };

@@ -213,10 +213,11 @@ std::vector<UpsertResult> SqliteStore::UpsertImages(std::span<const ImageUpsert>
         existing.bind(1, *id);
         if (existing.executeStep()) {
           found = true;
-          const bool same = existing.getColumn(0).getString() == row.location &&
-                            OptionalText(existing.getColumn(1)) == row.product_id &&
-                            (existing.getColumn(2).getInt() != 0) == row.is_primary &&
-                            (existing.getColumn(3).getInt() != 0) == row.active;
+          const bool same = row.keep_existing ||
+                            (existing.getColumn(0).getString() == row.location &&
+                             OptionalText(existing.getColumn(1)) == row.product_id &&
+                             (existing.getColumn(2).getInt() != 0) == row.is_primary &&
+                             (existing.getColumn(3).getInt() != 0) == row.active);
           result = {*id, same ? UpsertOutcome::kUnchanged : UpsertOutcome::kUpdated};
           if (!same) {
             update.reset();
