@@ -17,6 +17,7 @@
 #include "imgbackfill/error.h"
 #include "imgbackfill/store.h"
 #include "support/catalog.h"
+#include "support/cli_fixture.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -411,25 +412,29 @@ TEST_CASE("a directory re-import keeps the product and active flag a manifest ga
 }
 
 TEST_CASE("a directory import reports an unreadable subdirectory and imports the rest") {
-  if (::geteuid() == 0) {
-    WARN("skipped: permissions do not stop root from reading a directory");
-    return;
-  }
+  // Given photos/ with a subdirectory its user may not read, import lands the
+  // two readable files, names the locked directory, and exits 1. Root reads
+  // any directory, so the import runs as an unprivileged user (see
+  // RunImgbackfillUnprivileged).
   TempDir dir;
-  auto store = NewCatalog(dir / "catalog.db");
+  testing::Chmod(dir.path(), fs::perms::all);
+  const std::string db = dir / "catalog.db";
+  NewCatalog(db);
+  testing::Chmod(db, fs::perms::all & ~fs::perms::owner_exec & ~fs::perms::group_exec &
+                         ~fs::perms::others_exec);
   WriteFile(dir.path() / "photos/a.jpg", "");
   WriteFile(dir.path() / "photos/locked/b.jpg", "");
   WriteFile(dir.path() / "photos/z.jpg", "");
-  fs::permissions(dir.path() / "photos/locked", fs::perms::none);
+  testing::Chmod(dir / "photos/locked", fs::perms::none);
 
-  const ImportReport report = ImportPath(*store, dir.path() / "photos");
-  fs::permissions(dir.path() / "photos/locked", fs::perms::owner_all);
-  CHECK(report.inserted == 2);
-  REQUIRE(report.problems.size() == 1);
-  CHECK(report.problems[0].file == Normal(dir.path() / "photos/locked"));
-  CHECK(report.problems[0].line == 0);
-  CHECK_THAT(report.problems[0].message, Contains("cannot read directory"));
-  CHECK_FALSE(report.clean());
+  const ProcessResult result =
+      testing::RunImgbackfillUnprivileged({"--db", db, "import", dir / "photos"});
+  testing::Chmod(dir / "photos/locked", fs::perms::owner_all);
+
+  CHECK(result.exit_code == exit_code::kFailed);
+  CHECK_THAT(result.err, Contains(Normal(dir.path() / "photos/locked")) &&
+                             Contains("cannot read directory"));
+  CHECK(QueryInt(db, "SELECT count(*) FROM images") == 2);
 }
 
 TEST_CASE("import refuses a path that does not exist or is not a manifest before reading it") {
@@ -573,18 +578,19 @@ TEST_CASE("imgbackfill import of a missing path exits 2 naming it, and imports n
 }
 
 TEST_CASE("imgbackfill import of an unreadable manifest exits 69 naming it") {
-  if (::geteuid() == 0) {
-    WARN("skipped: permissions do not stop root from reading a file");
-    return;
-  }
+  // Root reads any file, so the import runs as an unprivileged user who may
+  // write the catalog but not read the manifest.
   TempDir dir;
+  testing::Chmod(dir.path(), fs::perms::all);
   const std::string db = dir / "catalog.db";
   NewCatalog(db);
+  testing::Chmod(db, fs::perms::all & ~fs::perms::owner_exec & ~fs::perms::group_exec &
+                         ~fs::perms::others_exec);
   const std::string manifest = dir / "secret.csv";
   WriteFile(manifest, "location\n/img/1.jpg\n");
-  fs::permissions(manifest, fs::perms::none);
+  testing::Chmod(manifest, fs::perms::none);
 
-  const ProcessResult result = RunImgbackfill({"--db", db, "import", manifest});
+  const ProcessResult result = testing::RunImgbackfillUnprivileged({"--db", db, "import", manifest});
   CHECK(result.exit_code == exit_code::kUnavailable);
   CHECK_THAT(result.err, Contains("cannot read " + manifest + ": Permission denied"));
   CHECK(QueryInt(db, "SELECT count(*) FROM images") == 0);
