@@ -30,8 +30,9 @@ struct Fixture {
     testing::MakeSqliteCatalog(db, testing::CatalogSpec{.images = 20'000, .seed = 99});
     expected = testing::ExpectedOrder(testing::ReadImages(db), testing::kCurrentModel, false);
   }
-  std::vector<std::string> Run(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"run", "--db", db, "--limit", "1000000"};
+  std::vector<std::string> Run(std::vector<std::string> extra = {},
+                               const std::string& limit = "1000000") const {
+    std::vector<std::string> args = {"run", "--db", db, "--limit", limit};
     args.insert(args.end(), extra.begin(), extra.end());
     return ImgbackfillArgv(args);
   }
@@ -188,6 +189,31 @@ TEST_CASE("a dry run prints the counts per group and the first ids, and writes n
   CHECK_THAT(result.out, Catch::Contains("nothing was written"));
   CHECK(QueryInt(f.db, "SELECT count(*) FROM jobs") == 0);
   CHECK(QueryInt(f.db, "SELECT count(*) FROM backfill_runs") == 0);
+}
+
+TEST_CASE("off a terminal a run logs a progress line every 500 queued") {
+  Fixture f;
+  ChildProcess run(f.Run({}, "1200"), f.dir.path());
+  const auto result = run.Wait();
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.err, Catch::Contains("queued 500 of up to 1200 this run"));
+  CHECK_THAT(result.err, Catch::Contains("queued 1000 of up to 1200 this run"));
+  CHECK(result.err.find("queued 1500") == std::string::npos);
+  CHECK_THAT(result.err, Catch::Contains("run 1 completed: queued 1200 (1200 in all, limit "
+                                         "reached)"));
+}
+
+TEST_CASE("on a terminal a run draws a progress bar instead of progress lines") {
+  // script(1) gives the run a pseudo-terminal for stdout and stderr.
+  Fixture f;
+  std::string command;
+  for (const auto& arg : f.Run({}, "1200")) command += "'" + arg + "' ";
+  ChildProcess run({"/usr/bin/script", "-qefc", command, "/dev/null"}, f.dir.path());
+  const auto result = run.Wait();
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.out, Catch::Contains("] 1200/1200 100%"));
+  CHECK_THAT(result.out, Catch::Contains("[########################################]"));
+  CHECK(result.out.find("queued 500 of up to") == std::string::npos);
 }
 
 }  // namespace
