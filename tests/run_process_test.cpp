@@ -15,6 +15,7 @@ namespace {
 
 using testing::ChildProcess;
 using testing::ImgbackfillArgv;
+using testing::ProcessResult;
 using testing::QueryInt;
 using testing::ReadJobs;
 using testing::TempDir;
@@ -36,6 +37,16 @@ struct Fixture {
     args.insert(args.end(), extra.begin(), extra.end());
     return ImgbackfillArgv(args);
   }
+  // Starts a run and, once it is walking, sends it `signal`. SIGSTOP first
+  // holds it mid-walk, so the signal cannot arrive after the walk has ended.
+  ProcessResult InterruptMidWalk(int signal) const {
+    ChildProcess run(Run(), dir.path());
+    REQUIRE(run.WaitForStderr("candidates in scope"));
+    run.Signal(SIGSTOP);
+    run.Signal(signal);
+    run.Signal(SIGCONT);
+    return run.Wait();
+  }
   std::vector<int64_t> Queued() const {
     std::vector<int64_t> ids;
     for (const auto& job : ReadJobs(db)) ids.push_back(job.image_id);
@@ -48,12 +59,7 @@ TEST_CASE("SIGTERM interrupts a run with exit 75 and the next invocation resumes
   // boundary: exit 75, run interrupted, where it resumes logged. The next
   // invocation says it resumes run 1 and finishes the walk exactly once.
   Fixture f;
-  ChildProcess first(f.Run(), f.dir.path());
-  REQUIRE(first.WaitForStderr("candidates in scope"));
-  first.Signal(SIGSTOP);  // hold it mid-walk so the signal cannot come after the end
-  first.Signal(SIGTERM);
-  first.Signal(SIGCONT);
-  const auto interrupted = first.Wait();
+  const auto interrupted = f.InterruptMidWalk(SIGTERM);
 
   CHECK(interrupted.exit_code == kExitTryAgain);
   CHECK_THAT(interrupted.err, Catch::Contains("run 1 interrupted"));
@@ -72,12 +78,7 @@ TEST_CASE("SIGTERM interrupts a run with exit 75 and the next invocation resumes
 
 TEST_CASE("SIGINT interrupts a run like SIGTERM") {
   Fixture f;
-  ChildProcess run(f.Run(), f.dir.path());
-  REQUIRE(run.WaitForStderr("candidates in scope"));
-  run.Signal(SIGSTOP);
-  run.Signal(SIGINT);
-  run.Signal(SIGCONT);
-  const auto result = run.Wait();
+  const auto result = f.InterruptMidWalk(SIGINT);
   CHECK(result.exit_code == kExitTryAgain);
   CHECK(QueryInt(f.db, "SELECT state = 'interrupted' FROM backfill_runs WHERE id = 1") == 1);
 }
@@ -97,12 +98,7 @@ TEST_CASE("restart abandons an interrupted run and starts afresh without requeue
   // Given run 1 interrupted part-way, --restart marks it failed, starts run 2
   // from the beginning, and queues only the images run 1 did not.
   Fixture f;
-  ChildProcess first(f.Run(), f.dir.path());
-  REQUIRE(first.WaitForStderr("candidates in scope"));
-  first.Signal(SIGSTOP);
-  first.Signal(SIGTERM);
-  first.Signal(SIGCONT);
-  REQUIRE(first.Wait().exit_code == kExitTryAgain);
+  REQUIRE(f.InterruptMidWalk(SIGTERM).exit_code == kExitTryAgain);
   const auto before = static_cast<int64_t>(f.Queued().size());
 
   ChildProcess again(f.Run({"--restart"}), f.dir.path());

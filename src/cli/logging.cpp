@@ -8,6 +8,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "common/time_text.h"
+
 namespace imgbackfill::cli {
 namespace {
 
@@ -16,17 +18,8 @@ namespace {
 class JsonLinesSink : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    const auto time = std::chrono::system_clock::to_time_t(msg.time);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        msg.time.time_since_epoch()).count() % 1000;
-    std::tm utc{};
-    ::gmtime_r(&time, &utc);
-    char stamp[40];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    char with_ms[48];
-    std::snprintf(with_ms, sizeof with_ms, "%s.%03dZ", stamp, static_cast<int>(ms));
     nlohmann::json line = {
-        {"time", with_ms},
+        {"time", FormatUtcIso8601(msg.time)},
         {"level", spdlog::level::to_string_view(msg.level).data()},
         {"msg", std::string(msg.payload.begin(), msg.payload.end())},
     };

@@ -5,11 +5,11 @@
 
 namespace imgbackfill {
 
-std::string NowUtcIso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+std::string FormatUtcIso8601(std::chrono::system_clock::time_point time) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
   const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() %
+      1000;
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
   char text[40];
@@ -18,6 +18,8 @@ std::string NowUtcIso8601() {
   std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(millis));
   return out;
 }
+
+std::string NowUtcIso8601() { return FormatUtcIso8601(std::chrono::system_clock::now()); }
 
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   using std::chrono::milliseconds;

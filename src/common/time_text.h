@@ -9,6 +9,7 @@
 namespace imgbackfill {
 
 // "2026-11-23T02:30:00.123Z"
+std::string FormatUtcIso8601(std::chrono::system_clock::time_point time);
 std::string NowUtcIso8601();
 
 // Parses a duration: one or more <number><unit> parts with units ms, s, m,
