@@ -2,6 +2,7 @@
 // read-only, not SQLite, never migrated, too new, busy, malformed URLs.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include "imgbackfill/models.h"
 
 #include "imgbackfill/models.h"
 #include "support/cli_fixture.h"
@@ -334,8 +334,6 @@ TEST_CASE("a database locked by another writer makes run wait, then exit 75, saf
   CHECK(again.exit_code == 0);
   CHECK(Jobs(db) == candidates);
 }
-
-
 
 }  // namespace
 }  // namespace imgbackfill

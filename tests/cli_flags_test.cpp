@@ -2,6 +2,7 @@
 // exit code and the message a user sees.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include "imgbackfill/models.h"
 
 #include "imgbackfill/models.h"
 #include "support/cli_fixture.h"

@@ -432,8 +432,8 @@ TEST_CASE("a directory import reports an unreadable subdirectory and imports the
   testing::Chmod(dir / "photos/locked", fs::perms::owner_all);
 
   CHECK(result.exit_code == exit_code::kFailed);
-  CHECK_THAT(result.err, Contains(Normal(dir.path() / "photos/locked")) &&
-                             Contains("cannot read directory"));
+  CHECK_THAT(result.err,
+             Contains(Normal(dir.path() / "photos/locked")) && Contains("cannot read directory"));
   CHECK(QueryInt(db, "SELECT count(*) FROM images") == 2);
 }
 
@@ -590,7 +590,8 @@ TEST_CASE("imgbackfill import of an unreadable manifest exits 69 naming it") {
   WriteFile(manifest, "location\n/img/1.jpg\n");
   testing::Chmod(manifest, fs::perms::none);
 
-  const ProcessResult result = testing::RunImgbackfillUnprivileged({"--db", db, "import", manifest});
+  const ProcessResult result =
+      testing::RunImgbackfillUnprivileged({"--db", db, "import", manifest});
   CHECK(result.exit_code == exit_code::kUnavailable);
   CHECK_THAT(result.err, Contains("cannot read " + manifest + ": Permission denied"));
   CHECK(QueryInt(db, "SELECT count(*) FROM images") == 0);

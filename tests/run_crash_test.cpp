@@ -91,8 +91,9 @@ TEST_CASE("every candidate is enqueued exactly once, in order, across 60 SIGKILL
   CHECK(QueryInt(db, "SELECT state = 'completed' FROM backfill_runs") == 1);
   CHECK(QueryInt(db, "SELECT queued FROM backfill_runs") ==
         QueryInt(db, "SELECT count(*) FROM jobs"));
-  CHECK(QueryInt(db, "SELECT count(*) FROM (SELECT image_id FROM jobs GROUP BY image_id"
-                     " HAVING count(*) > 1)") == 0);
+  CHECK(QueryInt(db,
+                 "SELECT count(*) FROM (SELECT image_id FROM jobs GROUP BY image_id"
+                 " HAVING count(*) > 1)") == 0);
 }
 
 }  // namespace

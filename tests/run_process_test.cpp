@@ -151,8 +151,8 @@ TEST_CASE("a holder that was SIGKILLed does not block the next run, which resume
   ChildProcess second(f.Run(), f.dir.path());
   const auto result = second.Wait();
   CHECK(result.exit_code == 0);
-  CHECK_THAT(result.err, Catch::Contains("resuming run 1 (its process, pid " +
-                                         std::to_string(first.pid())));
+  CHECK_THAT(result.err,
+             Catch::Contains("resuming run 1 (its process, pid " + std::to_string(first.pid())));
   CHECK_THAT(result.err, Catch::Contains("died"));
   CHECK(f.Queued() == f.expected);
 }
@@ -177,9 +177,8 @@ TEST_CASE("a dry run prints the counts per group and the first ids, and writes n
   const auto group0 = testing::ExpectedOrder(images, testing::kCurrentModel, true);
   CHECK_THAT(result.out, Catch::Contains("candidates in group 0 (product primary images): " +
                                          std::to_string(group0.size())));
-  CHECK_THAT(result.out,
-             Catch::Contains("candidates in group 1 (other images): " +
-                             std::to_string(f.expected.size() - group0.size())));
+  CHECK_THAT(result.out, Catch::Contains("candidates in group 1 (other images): " +
+                                         std::to_string(f.expected.size() - group0.size())));
   CHECK_THAT(result.out, Catch::Contains("(group:id): 0:" + std::to_string(f.expected[0]) +
                                          " 0:" + std::to_string(f.expected[1]) + " "));
   CHECK_THAT(result.out, Catch::Contains("nothing was written"));

@@ -27,9 +27,9 @@ RunParams Params(int64_t limit = 1'000'000, bool product_only = false,
   return RunParams{std::move(model), limit, product_only, false};
 }
 
-BackfillOutcome Backfill(Store& store, const RunParams& params,
-                         std::function<bool()> stop = [] { return false; },
-                         bool restart = false) {
+BackfillOutcome Backfill(
+    Store& store, const RunParams& params, std::function<bool()> stop = [] { return false; },
+    bool restart = false) {
   spdlog::set_level(spdlog::level::warn);
   BackfillOptions options;
   options.params = params;
@@ -52,15 +52,15 @@ void MakeRuleCatalog(const std::string& db) {
   testing::MakeSqliteCatalog(db, CatalogSpec{.images = 0});
   Exec(db,
        "INSERT INTO images (id, location, product_id, is_primary, active, embedding_model) VALUES"
-       " (1, '/a', NULL, 0, 1, NULL),"                       // other, missing: group 1
-       " (2, '/b', 'p1', 1, 1, NULL),"                       // product primary: group 0
-       " (3, '/c', 'p1', 0, 1, 'text-embedding-3-small')," // other model: group 1
-       " (4, '/d', 'p2', 1, 0, NULL),"                       // inactive: out
-       " (5, '/e', 'p3', 1, 1, 'local-descriptor-v1'),"    // current model: out
-       " (6, '/f', 'p4', 1, 1, 'text-embedding-3-small')," // other model: group 0
-       " (7, '/g', NULL, 0, 1, NULL),"                       // open job: out
-       " (8, '/h', NULL, 0, 1, NULL),"                       // completed job only: in
-       " (9, '/i', NULL, 0, 1, NULL)");                      // latest job dead: out
+       " (1, '/a', NULL, 0, 1, NULL),"                      // other, missing: group 1
+       " (2, '/b', 'p1', 1, 1, NULL),"                      // product primary: group 0
+       " (3, '/c', 'p1', 0, 1, 'text-embedding-3-small'),"  // other model: group 1
+       " (4, '/d', 'p2', 1, 0, NULL),"                      // inactive: out
+       " (5, '/e', 'p3', 1, 1, 'local-descriptor-v1'),"     // current model: out
+       " (6, '/f', 'p4', 1, 1, 'text-embedding-3-small'),"  // other model: group 0
+       " (7, '/g', NULL, 0, 1, NULL),"                      // open job: out
+       " (8, '/h', NULL, 0, 1, NULL),"                      // completed job only: in
+       " (9, '/i', NULL, 0, 1, NULL)");                     // latest job dead: out
   Exec(db,
        "INSERT INTO jobs (image_id, state) VALUES (7, 'retryable'), (8, 'completed'),"
        " (9, 'completed'), (9, 'dead')");
@@ -83,8 +83,9 @@ TEST_CASE("a run queues product primary images first, then the rest, each by id"
   CHECK(out.queued_total == static_cast<int64_t>(expected.size()));
   CHECK(out.candidates.total() == static_cast<int64_t>(expected.size()));
   CHECK(QueryInt(db, "SELECT queued FROM backfill_runs") == static_cast<int64_t>(expected.size()));
-  CHECK(QueryInt(db, "SELECT count(*) FROM jobs WHERE state = 'available' AND args = "
-                     "'{\"force\":false}' AND kind = 'analyze'") ==
+  CHECK(QueryInt(db,
+                 "SELECT count(*) FROM jobs WHERE state = 'available' AND args = "
+                 "'{\"force\":false}' AND kind = 'analyze'") ==
         static_cast<int64_t>(expected.size()));
 }
 
@@ -136,8 +137,9 @@ TEST_CASE("product-images-only walks group 0 alone") {
 
   CHECK(QueuedImages(db) == expected);
   CHECK(out.candidates.group1 == 0);
-  CHECK(QueryInt(db, "SELECT count(*) FROM jobs j JOIN images i ON i.id = j.image_id"
-                     " WHERE i.backfill_group <> 0") == 0);
+  CHECK(QueryInt(db,
+                 "SELECT count(*) FROM jobs j JOIN images i ON i.id = j.image_id"
+                 " WHERE i.backfill_group <> 0") == 0);
 }
 
 TEST_CASE("the limit counts across a resumed run") {
@@ -193,8 +195,9 @@ TEST_CASE("a record that changed after it was listed is skipped and not counted"
   int checks = 0;
   auto meddle = [&] {
     if (checks++ == 0) {
-      Exec(db, "UPDATE images SET embedding_model = 'local-descriptor-v1' WHERE id = 2;"
-               "INSERT INTO jobs (image_id, state) VALUES (6, 'available')");
+      Exec(db,
+           "UPDATE images SET embedding_model = 'local-descriptor-v1' WHERE id = 2;"
+           "INSERT INTO jobs (image_id, state) VALUES (6, 'available')");
     }
     return false;
   };

@@ -24,8 +24,8 @@ struct BackfillOptions {
   bool restart = false;
   std::optional<std::chrono::milliseconds> max_runtime;
   int page_size = 500;
-  int dry_run_preview = 20;  // how many ids --dry-run lists
-  int log_every = 500;       // progress line every N queued (not on a terminal)
+  int dry_run_preview = 20;   // how many ids --dry-run lists
+  int log_every = 500;        // progress line every N queued (not on a terminal)
   bool progress_bar = false;  // draw a bar on stderr instead of progress lines
 };
 

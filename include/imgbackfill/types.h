@@ -141,8 +141,8 @@ struct GroupCoverage {
   // Active images left out of scope because their latest job ended dead.
   int64_t dead = 0;
   double percent() const {
-    return active == 0 ? 100.0 : 100.0 * static_cast<double>(current_model) /
-                                     static_cast<double>(active);
+    return active == 0 ? 100.0
+                       : 100.0 * static_cast<double>(current_model) / static_cast<double>(active);
   }
 };
 

@@ -90,10 +90,9 @@ BackfillOutcome RunBackfill(Store& store, const BackfillOptions& options,
   const auto started = env.now();
   LockAttempt lock = store.TryLockBackfill(env.me);
   if (!lock.lock) {
-    throw Error(ErrorKind::kTryAgain,
-                "another backfill run is in progress on " + store.Describe() + ": held by " +
-                    DescribeHolder(lock.holder) +
-                    ". Nothing was changed; run again when it has finished.");
+    throw Error(ErrorKind::kTryAgain, "another backfill run is in progress on " + store.Describe() +
+                                          ": held by " + DescribeHolder(lock.holder) +
+                                          ". Nothing was changed; run again when it has finished.");
   }
 
   BackfillOutcome out;
@@ -102,33 +101,36 @@ BackfillOutcome RunBackfill(Store& store, const BackfillOptions& options,
     run = *previous;
     out.resumed = true;
     if (options.params_explicit && !(options.params == run.params)) {
-      spdlog::warn("run {} was started with {}; resuming it with those, not the {} given now "
-                   "(use --restart to start over with the new parameters)",
-                   run.id, DescribeParams(run.params), DescribeParams(options.params));
+      spdlog::warn(
+          "run {} was started with {}; resuming it with those, not the {} given now "
+          "(use --restart to start over with the new parameters)",
+          run.id, DescribeParams(run.params), DescribeParams(options.params));
     }
     const bool died = run.state == RunState::kRunning;
     store.AdoptRun(run.id, env.me);
-    spdlog::info("resuming run {} ({}) from {}: {} queued so far; {}", run.id,
-                 died ? "its process, " + DescribeHolder(run.holder) + ", died"
-                      : std::string("interrupted"),
-                 DescribeCursor(run.cursor), run.queued, DescribeParams(run.params));
+    spdlog::info(
+        "resuming run {} ({}) from {}: {} queued so far; {}", run.id,
+        died ? "its process, " + DescribeHolder(run.holder) + ", died" : std::string("interrupted"),
+        DescribeCursor(run.cursor), run.queued, DescribeParams(run.params));
   }
   const RunParams params = out.resumed ? run.params : options.params;
   const Scope scope = ScopeOf(params);
   out.params = params;
   out.candidates = store.CountCandidates(scope);
   if (!out.resumed) run = store.CreateRun(params, env.me, out.candidates.total());
-  spdlog::info("run {}: {} candidates in scope (group 0, product primary images: {}; group 1, "
-               "other images: {}); {}",
-               run.id, out.candidates.total(), out.candidates.group0,
-               params.product_images_only ? std::string("not walked")
-                                          : std::to_string(out.candidates.group1),
-               DescribeParams(params));
+  spdlog::info(
+      "run {}: {} candidates in scope (group 0, product primary images: {}; group 1, "
+      "other images: {}); {}",
+      run.id, out.candidates.total(), out.candidates.group0,
+      params.product_images_only ? std::string("not walked")
+                                 : std::to_string(out.candidates.group1),
+      DescribeParams(params));
   if (!out.resumed && out.candidates.total() == 0) {
     store.FinishRun(run.id, RunState::kCompleted, "");
-    spdlog::info("nothing to do: all active images in scope already have an embedding from "
-                 "model {} (or a job queued); run {} completed",
-                 params.model, run.id);
+    spdlog::info(
+        "nothing to do: all active images in scope already have an embedding from "
+        "model {} (or a job queued); run {} completed",
+        params.model, run.id);
     out.ending = BackfillEnding::kNothingToDo;
     out.run_id = run.id;
     return out;
@@ -139,9 +141,8 @@ BackfillOutcome RunBackfill(Store& store, const BackfillOptions& options,
 
   auto progress = options.progress_bar ? MakeBarProgress() : MakeLogProgress(options.log_every);
   progress->Begin(run.queued, std::min(params.limit - run.queued, out.candidates.total()));
-  const auto deadline = options.max_runtime
-                            ? started + *options.max_runtime
-                            : std::chrono::steady_clock::time_point::max();
+  const auto deadline = options.max_runtime ? started + *options.max_runtime
+                                            : std::chrono::steady_clock::time_point::max();
   auto should_stop = [&] { return env.stop_requested() || env.now() >= deadline; };
 
   try {
@@ -170,26 +171,27 @@ BackfillOutcome RunBackfill(Store& store, const BackfillOptions& options,
     if (stopped) {
       store.FinishRun(run.id, RunState::kInterrupted, "");
       out.ending = BackfillEnding::kInterrupted;
-      spdlog::warn("run {} interrupted after queuing {} ({} in all); the next invocation "
-                   "resumes it from {}",
-                   run.id, out.queued_now, out.queued_total, DescribeCursor(out.cursor));
+      spdlog::warn(
+          "run {} interrupted after queuing {} ({} in all); the next invocation "
+          "resumes it from {}",
+          run.id, out.queued_now, out.queued_total, DescribeCursor(out.cursor));
       return out;
     }
     store.FinishRun(run.id, RunState::kCompleted, "");
     out.ending = BackfillEnding::kCompleted;
-    spdlog::info("run {} completed: queued {} ({} in all, {}), {} skipped because they changed "
-                 "meanwhile; cursor at {}",
-                 run.id, out.queued_now, out.queued_total,
-                 out.queued_total >= params.limit ? "limit reached" : "end of scope",
-                 out.skipped_now, DescribeCursor(out.cursor));
+    spdlog::info(
+        "run {} completed: queued {} ({} in all, {}), {} skipped because they changed "
+        "meanwhile; cursor at {}",
+        run.id, out.queued_now, out.queued_total,
+        out.queued_total >= params.limit ? "limit reached" : "end of scope", out.skipped_now,
+        DescribeCursor(out.cursor));
     return out;
   } catch (const Error& e) {
     progress->End();
     // A database that went away or was busy leaves the run resumable; any
     // other failure ends it, and the next invocation starts afresh (the
     // images already queued are out of scope, so none is queued twice).
-    const bool transient =
-        e.kind() == ErrorKind::kTryAgain || e.kind() == ErrorKind::kUnavailable;
+    const bool transient = e.kind() == ErrorKind::kTryAgain || e.kind() == ErrorKind::kUnavailable;
     try {
       store.FinishRun(run.id, transient ? RunState::kInterrupted : RunState::kFailed, e.what());
     } catch (const Error&) {

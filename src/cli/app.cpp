@@ -66,13 +66,15 @@ std::unique_ptr<Store> OpenCurrentStore(const GlobalOptions& global) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"imgbackfill: keeps an image catalog's AI analysis current.\n"
-               "Walks the images lacking the current model's embedding, in priority order,\n"
-               "and queues their analysis, resumably.",
-               "imgbackfill"};
+  CLI::App app{
+      "imgbackfill: keeps an image catalog's AI analysis current.\n"
+      "Walks the images lacking the current model's embedding, in priority order,\n"
+      "and queues their analysis, resumably.",
+      "imgbackfill"};
   app.set_version_flag("--version", std::string("imgbackfill ") + IMGBACKFILL_VERSION);
-  app.set_config("--config", "", "Read any of these flags from a TOML file ([run] etc. for "
-                                 "subcommands)");
+  app.set_config("--config", "",
+                 "Read any of these flags from a TOML file ([run] etc. for "
+                 "subcommands)");
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.require_subcommand(1, 1);
   app.fallthrough();

@@ -12,8 +12,8 @@ void AddMigrateCommand(CLI::App& app, const GlobalOptions& global, Action& actio
       auto store = OpenStore(global.db, OpenOptions{.create = true});
       const MigrationReport report = store->Migrate();
       if (report.applied.empty()) {
-        std::printf("%s: schema already at version %d, nothing to do\n",
-                    store->Describe().c_str(), report.to_version);
+        std::printf("%s: schema already at version %d, nothing to do\n", store->Describe().c_str(),
+                    report.to_version);
       } else {
         std::printf("%s: schema migrated from version %d to %d (applied", store->Describe().c_str(),
                     report.from_version, report.to_version);

@@ -26,11 +26,11 @@ struct RunFlags {
 void PrintDryRun(const BackfillOutcome& out) {
   const RunParams& p = out.params;
   if (out.resumed) {
-    std::printf("dry run: would resume run with model %s, limit %lld (%lld queued so far) from "
-                "group %d after image %lld\n",
-                p.model.c_str(), static_cast<long long>(p.limit),
-                static_cast<long long>(out.queued_total), out.cursor.group,
-                static_cast<long long>(out.cursor.last_id));
+    std::printf(
+        "dry run: would resume run with model %s, limit %lld (%lld queued so far) from "
+        "group %d after image %lld\n",
+        p.model.c_str(), static_cast<long long>(p.limit), static_cast<long long>(out.queued_total),
+        out.cursor.group, static_cast<long long>(out.cursor.last_id));
   } else {
     std::printf("dry run: would start a run with model %s, limit %lld, %s\n", p.model.c_str(),
                 static_cast<long long>(p.limit),
@@ -62,11 +62,11 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
                     ->capture_default_str();
   auto* product = cmd->add_flag("--product-images-only", flags->product_images_only,
                                 "Walk only product primary images (group 0)");
-  auto* model = cmd->add_option("--model", flags->model, "Target embedding model id")
-                    ->capture_default_str();
-  auto* include_dead = cmd->add_flag(
-      "--include-dead", flags->include_dead,
-      "Also take images whose latest job ended dead (they are left out by default)");
+  auto* model =
+      cmd->add_option("--model", flags->model, "Target embedding model id")->capture_default_str();
+  auto* include_dead =
+      cmd->add_flag("--include-dead", flags->include_dead,
+                    "Also take images whose latest job ended dead (they are left out by default)");
   cmd->add_flag("--dry-run", flags->dry_run,
                 "Print the candidate counts and the first ids it would queue; write nothing");
   cmd->add_option("--max-runtime", flags->max_runtime,
@@ -76,8 +76,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& global, Action& action) {
                 "Abandon an interrupted run instead of resuming it, and start afresh");
 
   cmd->callback([&global, &action, flags, limit, product, model, include_dead] {
-    const bool params_explicit = limit->count() + product->count() + model->count() +
-                                     include_dead->count() > 0;
+    const bool params_explicit =
+        limit->count() + product->count() + model->count() + include_dead->count() > 0;
     action = [&global, flags, params_explicit] {
       if (!FindEmbeddingModel(flags->model)) {
         throw Error(ErrorKind::kUsage, "--model " + flags->model +

@@ -12,9 +12,12 @@ const char* GroupName(int group) {
 }
 
 nlohmann::json CoverageJson(const GroupCoverage& g) {
-  return {{"active", g.active},   {"current_model", g.current_model},
-          {"other_model", g.other_model}, {"missing", g.missing},
-          {"dead", g.dead},       {"percent", g.percent()}};
+  return {{"active", g.active},
+          {"current_model", g.current_model},
+          {"other_model", g.other_model},
+          {"missing", g.missing},
+          {"dead", g.dead},
+          {"percent", g.percent()}};
 }
 
 nlohmann::json RunJson(const BackfillRun& r) {
@@ -30,8 +33,8 @@ nlohmann::json RunJson(const BackfillRun& r) {
                       {"holder", {{"host", r.holder.host}, {"pid", r.holder.pid}}},
                       {"heartbeat_at", r.heartbeat_at},
                       {"started_at", r.started_at}};
-  j["candidates_at_start"] = r.candidates_at_start ? nlohmann::json(*r.candidates_at_start)
-                                                   : nlohmann::json(nullptr);
+  j["candidates_at_start"] =
+      r.candidates_at_start ? nlohmann::json(*r.candidates_at_start) : nlohmann::json(nullptr);
   j["finished_at"] = r.finished_at ? nlohmann::json(*r.finished_at) : nlohmann::json(nullptr);
   j["last_error"] = r.last_error ? nlohmann::json(*r.last_error) : nlohmann::json(nullptr);
   return j;

@@ -36,8 +36,8 @@ void SetupLogging(const std::string& format, const std::string& level) {
   if (format == "json") {
     logger = std::make_shared<spdlog::logger>("imgbackfill", std::make_shared<JsonLinesSink>());
   } else {
-    logger = std::make_shared<spdlog::logger>(
-        "imgbackfill", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>("imgbackfill",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v", spdlog::pattern_time_type::utc);
   }
   logger->set_level(spdlog::level::from_str(level));

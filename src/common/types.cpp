@@ -42,12 +42,8 @@ std::optional<Enum> ValueOf(const std::array<std::pair<Enum, const char*>, N>& t
 }  // namespace
 
 const char* ToString(JobState state) { return NameOf(kJobStates, state); }
-std::optional<JobState> ParseJobState(const std::string& text) {
-  return ValueOf(kJobStates, text);
-}
+std::optional<JobState> ParseJobState(const std::string& text) { return ValueOf(kJobStates, text); }
 const char* ToString(RunState state) { return NameOf(kRunStates, state); }
-std::optional<RunState> ParseRunState(const std::string& text) {
-  return ValueOf(kRunStates, text);
-}
+std::optional<RunState> ParseRunState(const std::string& text) { return ValueOf(kRunStates, text); }
 
 }  // namespace imgbackfill

@@ -40,9 +40,9 @@ std::string ReadAll(int fd) {
 LockAttempt TryLockFile(const std::string& path, const Holder& me) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error(ErrorKind::kUnavailable,
-                "cannot open the backfill lock file " + path + ": " + std::strerror(errno) +
-                    " (the database's directory must be writable)");
+    throw Error(ErrorKind::kUnavailable, "cannot open the backfill lock file " + path + ": " +
+                                             std::strerror(errno) +
+                                             " (the database's directory must be writable)");
   }
   LockAttempt attempt;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -50,8 +50,7 @@ LockAttempt TryLockFile(const std::string& path, const Holder& me) {
     std::string text = ReadAll(fd);
     ::close(fd);
     if (err != EWOULDBLOCK) {
-      throw Error(ErrorKind::kUnavailable,
-                  "cannot lock " + path + ": " + std::strerror(err));
+      throw Error(ErrorKind::kUnavailable, "cannot lock " + path + ": " + std::strerror(err));
     }
     auto info = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (info.is_object()) {

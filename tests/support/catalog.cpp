@@ -63,8 +63,8 @@ std::vector<JobRow> ReadJobs(const std::string& path) {
   SQLite::Statement st(db, "SELECT id, image_id, state FROM jobs ORDER BY id");
   std::vector<JobRow> rows;
   while (st.executeStep()) {
-    rows.push_back({st.getColumn(0).getInt64(), st.getColumn(1).getInt64(),
-                    st.getColumn(2).getString()});
+    rows.push_back(
+        {st.getColumn(0).getInt64(), st.getColumn(1).getInt64(), st.getColumn(2).getString()});
   }
   return rows;
 }

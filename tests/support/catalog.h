@@ -15,11 +15,11 @@ inline constexpr const char* kOldModel = "text-embedding-3-small";
 struct CatalogSpec {
   int64_t images = 1000;
   uint32_t seed = 42;
-  double product_share = 0.4;   // images that belong to a product
-  double primary_share = 0.5;   // of those, the product's primary image
+  double product_share = 0.4;  // images that belong to a product
+  double primary_share = 0.5;  // of those, the product's primary image
   double inactive_share = 0.05;
-  double current_share = 0.2;   // already embedded with kCurrentModel
-  double other_share = 0.1;     // embedded with kOldModel
+  double current_share = 0.2;  // already embedded with kCurrentModel
+  double other_share = 0.1;    // embedded with kOldModel
 };
 
 // Creates a migrated SQLite catalog at `path` holding ids 1..spec.images.

@@ -14,8 +14,8 @@
 namespace imgbackfill::testing {
 
 struct ProcessResult {
-  int exit_code = -1;    // when the process exited
-  int term_signal = 0;   // when a signal ended it
+  int exit_code = -1;   // when the process exited
+  int term_signal = 0;  // when a signal ended it
   std::string out;
   std::string err;
 };

@@ -4,6 +4,9 @@
 
 namespace imgbackfill::sqlite_sql {
 
+// SQL reads better wrapped by clause than by column count.
+// clang-format off
+
 #define IMGBACKFILL_SQLITE_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 // ---- Connection and schema -------------------------------------------------
@@ -129,5 +132,7 @@ inline constexpr const char* kDeadImagesPerGroup =
     " AND j.id = (SELECT max(id) FROM jobs WHERE image_id = j.image_id)"
     " GROUP BY i.backfill_group";
 inline constexpr const char* kJobsByState = "SELECT state, count(*) FROM jobs GROUP BY state";
+
+// clang-format on
 
 }  // namespace imgbackfill::sqlite_sql

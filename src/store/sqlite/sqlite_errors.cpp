@@ -7,8 +7,8 @@ namespace imgbackfill {
 Error TranslateSqliteError(const SQLite::Exception& e, const std::string& operation,
                            const std::string& where) {
   const int code = e.getErrorCode() & 0xff;
-  std::string detail = std::string(e.what()) + " (SQLite code " +
-                       std::to_string(e.getExtendedErrorCode()) + ")";
+  std::string detail =
+      std::string(e.what()) + " (SQLite code " + std::to_string(e.getExtendedErrorCode()) + ")";
   std::string head = operation + " on " + where + " failed: " + detail;
   switch (code) {
     case SQLITE_BUSY:
@@ -20,8 +20,9 @@ Error TranslateSqliteError(const SQLite::Exception& e, const std::string& operat
                        "command again.");
     case SQLITE_READONLY:
       return Error(ErrorKind::kUnavailable,
-                   head + ". The database is read-only: imgbackfill needs write access to "
-                          "the file and its directory (for the -wal and -shm files).");
+                   head +
+                       ". The database is read-only: imgbackfill needs write access to "
+                       "the file and its directory (for the -wal and -shm files).");
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
     case SQLITE_AUTH:
@@ -31,8 +32,7 @@ Error TranslateSqliteError(const SQLite::Exception& e, const std::string& operat
     case SQLITE_FULL:
       return Error(ErrorKind::kUnavailable, head + ". Check the disk (space, health).");
     case SQLITE_NOTADB:
-      return Error(ErrorKind::kConfig,
-                   head + ". The file is not a SQLite database: check --db.");
+      return Error(ErrorKind::kConfig, head + ". The file is not a SQLite database: check --db.");
     case SQLITE_CORRUPT:
       return Error(ErrorKind::kFailed,
                    head + ". The database file is corrupt: restore it from a backup.");

@@ -84,9 +84,9 @@ SqliteStore::SqliteStore(const std::string& path, bool create) : path_(path) {
     throw Error(ErrorKind::kConfig, "--db " + path + " is a directory, not a SQLite database file");
   }
   if (!create && !fs::exists(path, ec)) {
-    throw Error(ErrorKind::kUnavailable,
-                "database " + path + " does not exist. Create it with: imgbackfill migrate --db " +
-                    path);
+    throw Error(
+        ErrorKind::kUnavailable,
+        "database " + path + " does not exist. Create it with: imgbackfill migrate --db " + path);
   }
   WithSqliteErrors(Describe(), "open", [&] {
     int flags = SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0);
@@ -139,11 +139,11 @@ MigrationReport SqliteStore::Migrate() {
     db_->exec(q::kCreateSchemaTable);
     report.from_version = SchemaVersion();
     if (report.from_version > latest) {
-      throw Error(ErrorKind::kConfig,
-                  "database " + path_ + " has schema version " +
-                      std::to_string(report.from_version) + ", newer than this imgbackfill (" +
-                      IMGBACKFILL_VERSION + ", schema " + std::to_string(latest) +
-                      "): upgrade imgbackfill; the database was not changed");
+      throw Error(ErrorKind::kConfig, "database " + path_ + " has schema version " +
+                                          std::to_string(report.from_version) +
+                                          ", newer than this imgbackfill (" + IMGBACKFILL_VERSION +
+                                          ", schema " + std::to_string(latest) +
+                                          "): upgrade imgbackfill; the database was not changed");
     }
     for (const Migration& m : migrations) {
       WriteTransaction tx(*db_);
@@ -164,9 +164,8 @@ MigrationReport SqliteStore::Migrate() {
 
 void SqliteStore::RequireCurrentSchema() {
   const int latest = LatestVersion(EmbeddedMigrations_sqlite());
-  const int version = WithSqliteErrors(Describe(), "read schema version", [&] {
-    return SchemaVersion();
-  });
+  const int version =
+      WithSqliteErrors(Describe(), "read schema version", [&] { return SchemaVersion(); });
   if (version > latest) {
     throw Error(ErrorKind::kConfig,
                 "database " + path_ + " has schema version " + std::to_string(version) +
@@ -181,10 +180,10 @@ void SqliteStore::RequireCurrentSchema() {
                     path_);
   }
   if (version < latest) {
-    throw Error(ErrorKind::kConfig,
-                "database " + path_ + " has schema version " + std::to_string(version) +
-                    ", this imgbackfill needs " + std::to_string(latest) +
-                    ": run imgbackfill migrate --db " + path_);
+    throw Error(ErrorKind::kConfig, "database " + path_ + " has schema version " +
+                                        std::to_string(version) + ", this imgbackfill needs " +
+                                        std::to_string(latest) + ": run imgbackfill migrate --db " +
+                                        path_);
   }
 }
 
@@ -213,11 +212,11 @@ std::vector<UpsertResult> SqliteStore::UpsertImages(std::span<const ImageUpsert>
         existing.bind(1, *id);
         if (existing.executeStep()) {
           found = true;
-          const bool same = row.keep_existing ||
-                            (existing.getColumn(0).getString() == row.location &&
-                             OptionalText(existing.getColumn(1)) == row.product_id &&
-                             (existing.getColumn(2).getInt() != 0) == row.is_primary &&
-                             (existing.getColumn(3).getInt() != 0) == row.active);
+          const bool same =
+              row.keep_existing || (existing.getColumn(0).getString() == row.location &&
+                                    OptionalText(existing.getColumn(1)) == row.product_id &&
+                                    (existing.getColumn(2).getInt() != 0) == row.is_primary &&
+                                    (existing.getColumn(3).getInt() != 0) == row.active);
           result = {*id, same ? UpsertOutcome::kUnchanged : UpsertOutcome::kUpdated};
           if (!same) {
             update.reset();

@@ -59,8 +59,8 @@ class SqliteStore : public Store {
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   // Statements of the per-record path, prepared once.
-  std::unique_ptr<SQLite::Statement> begin_, commit_, enqueue_, checkpoint_,
-      list_stream_, next_model_;
+  std::unique_ptr<SQLite::Statement> begin_, commit_, enqueue_, checkpoint_, list_stream_,
+      next_model_;
 };
 
 }  // namespace imgbackfill
