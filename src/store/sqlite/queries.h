@@ -71,10 +71,18 @@ inline constexpr const char* kListStream =
     "SELECT id FROM images INDEXED BY images_backfill_scope"
     " WHERE active = 1 AND embedding_model IS ?1 AND backfill_group = ?2 AND id > ?3"
     IMGBACKFILL_SQLITE_ELIGIBLE " ORDER BY id LIMIT ?4";
+// The count reads the stream's index range without looking at a single job
+// (cheap whatever the catalog's size), then subtracts the images in it whose
+// latest job is open or (?9) dead, found from the jobs side through
+// jobs_state: its cost follows the queue, not the catalog. Probing jobs per
+// image instead took over a second on a cold 10M catalog (docs/benchmarks.md).
 inline constexpr const char* kCountStream =
-    "SELECT count(*) FROM images INDEXED BY images_backfill_scope"
-    " WHERE active = 1 AND embedding_model IS ?1 AND backfill_group = ?2"
-    IMGBACKFILL_SQLITE_ELIGIBLE;
+    "SELECT (SELECT count(*) FROM images INDEXED BY images_backfill_scope"
+    "        WHERE active = 1 AND embedding_model IS ?1 AND backfill_group = ?2)"
+    " - (SELECT count(*) FROM jobs j INDEXED BY jobs_state JOIN images i ON i.id = j.image_id"
+    "    WHERE j.state IN ('available', 'running', 'retryable', ?9)"
+    "    AND i.active = 1 AND i.embedding_model IS ?1 AND i.backfill_group = ?2"
+    "    AND j.id = (SELECT max(id) FROM jobs WHERE image_id = j.image_id))";
 
 // Enqueue only if the image is still in scope: this is the skip-if-changed
 // check, made inside the same transaction as the insert. ?1 image, ?2 group,
