@@ -15,7 +15,7 @@ packages=(
   # HTTPS to the hosted model providers
   ca-certificates
   # the demo catalog generator
-  python3 python3-pil
+  python3 python3-pil python3-numpy
 )
 
 missing=()

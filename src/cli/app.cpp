@@ -95,6 +95,7 @@ int Main(int argc, char** argv) {
   AddImportCommand(app, global, action);
   AddRunCommand(app, global, action);
   AddStatusCommand(app, global, action);
+  AddHashCommand(app, action);
 
   try {
     app.parse(argc, argv);
