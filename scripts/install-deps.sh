@@ -16,6 +16,8 @@ packages=(
   ca-certificates
   # the demo catalog generator
   python3 python3-pil python3-numpy
+  # the pHash benchmark's Python reference (imagehash's definition with scipy's DCT)
+  python3-scipy
 )
 
 missing=()

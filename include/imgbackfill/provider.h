@@ -1,0 +1,79 @@
+// Model providers: where embeddings and vision descriptions come from.
+// `local` computes them offline; `gemini` and `openai` call hosted APIs over
+// an HttpTransport. The worker sees only this interface.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "imgbackfill/failure.h"
+#include "imgbackfill/http.h"
+#include "imgbackfill/image.h"
+
+namespace imgbackfill {
+
+// An image ready for a provider: decoded once by the worker.
+struct PreparedImage {
+  int64_t image_id = 0;
+  std::string location;  // for messages
+  DecodedImage decoded;
+};
+
+using EmbedOutcome = std::variant<std::vector<float>, Failure>;
+using VisionOutcome = std::variant<std::string, Failure>;  // JSON object text
+
+// Paces the HTTP requests of one provider (--rate, requests per minute) and
+// holds them all back after a 429's Retry-After. Thread-safe.
+class RequestPacer {
+ public:
+  virtual ~RequestPacer() = default;
+  // Blocks until the next request may go. Returns false (at once) when the
+  // pacer was closed for shutdown: do not send.
+  virtual bool Acquire() = 0;
+  // No request goes before `delay` from now (a 429 with Retry-After).
+  virtual void PauseFor(std::chrono::milliseconds delay) = 0;
+  virtual void Close() = 0;
+};
+// requests_per_minute <= 0: unlimited.
+std::unique_ptr<RequestPacer> MakeRequestPacer(double requests_per_minute);
+
+struct ProviderConfig {
+  std::string provider = "local";  // local, gemini, openai
+  std::string embedding_model;     // e.g. gemini-embedding-001
+  int dimension = 0;               // expected vector length; other lengths are permanent failures
+  std::string vision_model;        // e.g. gemini-2.5-flash
+  std::string base_url;            // empty: the provider's public endpoint
+  std::string api_key;             // from the environment; never logged or stored
+  std::chrono::milliseconds request_timeout{60'000};
+  int image_max_side = 1024;       // images are sent as JPEG at most this large
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string name() const = 0;
+  virtual std::string embedding_model() const = 0;
+  virtual std::string vision_model() const = 0;
+  // 0 for local: the worker then fills DecodedImage::rgb instead.
+  virtual int image_max_side() const = 0;
+
+  // Embeds a batch; result i belongs to images[i]. A whole-request failure
+  // (429, 5xx, timeout, malformed answer) is that failure for every item; a
+  // permanent 4xx on a batch of several is retried item by item so that one
+  // bad image fails alone. Vectors of the wrong length are permanent
+  // failures of their item. Does not throw for provider problems.
+  virtual std::vector<EmbedOutcome> Embed(std::span<const PreparedImage* const> images) = 0;
+  // One image's vision description, a JSON object.
+  virtual VisionOutcome Describe(const PreparedImage& image) = 0;
+};
+
+// Throws Error(kConfig) for an unknown provider or a missing API key.
+// `http` and `pacer` must outlive the provider.
+std::unique_ptr<Provider> MakeProvider(const ProviderConfig& config, HttpTransport& http,
+                                       RequestPacer& pacer);
+
+}  // namespace imgbackfill
