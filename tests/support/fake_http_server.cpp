@@ -241,7 +241,10 @@ struct FakeHttpServer::Impl {
         return;
       }
       if (fds[1].revents != 0) return;
-      const int fd = ::accept(listen_fd, nullptr, nullptr);
+      // The listening socket is non-blocking, so a client that left between
+      // poll and accept cannot park this thread where the destructor's wake
+      // byte does not reach it. CLOEXEC: tests fork the real binary.
+      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       ++accepted;
       // Without it, Nagle's algorithm and the client's delayed ACK add 40 ms
@@ -323,7 +326,7 @@ struct FakeHttpServer::Impl {
 FakeHttpServer::FakeHttpServer(Handler handler) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
   if (::pipe2(impl_->wake_pipe, O_CLOEXEC) != 0) ThrowErrno("pipe");
-  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (impl_->listen_fd < 0) ThrowErrno("socket");
   sockaddr_in address{};
   address.sin_family = AF_INET;
