@@ -51,6 +51,19 @@ std::string ProviderErrorStatus(std::string_view body) {
   return {};
 }
 
+// Gemini answers a wrong key with 400 INVALID_ARGUMENT, as it answers a bad
+// image, and tells them apart only in google.rpc.ErrorInfo's reason.
+bool IsKeyProblem(std::string_view body) {
+  const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+  const nlohmann::json* error = Field(parsed, "error");
+  const nlohmann::json* details = error ? Field(*error, "details") : nullptr;
+  if (details == nullptr || !details->is_array()) return false;
+  for (const nlohmann::json& detail : *details) {
+    if (StringField(detail, "reason").rfind("API_KEY", 0) == 0) return true;
+  }
+  return false;
+}
+
 ApiFailure StatusFailure(const ApiClient& api, const HttpResponse& response) {
   const std::string status = ProviderErrorStatus(response.body);
   std::string message = api.provider + " answered HTTP " + std::to_string(response.status);
@@ -69,7 +82,9 @@ ApiFailure StatusFailure(const ApiClient& api, const HttpResponse& response) {
     return {Failure::Transient(std::move(message), response.retry_after)};
   }
   const int s = response.status;
-  return {Failure::Permanent(std::move(message)), s == 400 || s == 413 || s == 415 || s == 422};
+  const bool item_specific =
+      (s == 400 || s == 413 || s == 415 || s == 422) && !IsKeyProblem(response.body);
+  return {Failure::Permanent(std::move(message)), item_specific};
 }
 
 }  // namespace
