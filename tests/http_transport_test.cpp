@@ -77,6 +77,32 @@ TEST_CASE("a 200 answer returns its body and content type", "[http]") {
   CHECK_FALSE(response.retry_after.has_value());
 }
 
+TEST_CASE("a large POST body arrives intact, and a 303 continues as a GET", "[http]") {
+  // Given 3 MB of binary body (as a batch of inline images is), then the
+  // server reads exactly those bytes; after a 303 the next hop is a GET
+  // without the body.
+  std::string body(3u << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 7919) % 251);
+  FakeHttpServer server([&body](const FakeRequest& request) {
+    if (request.path == "/upload") {
+      return FakeResponse::Json(200, request.body == body ? "same" : "different");
+    }
+    if (request.path == "/form") return FakeResponse::Redirect(303, "/done");
+    return FakeResponse::Json(200, request.method + " " + std::to_string(request.body.size()));
+  });
+  auto http = MakeCurlTransport();
+  HttpRequest request = Get(server.base_url() + "/upload");
+  request.method = "POST";
+  request.body = body;
+  CHECK(http->Send(request).body == "same");
+
+  request.url = server.base_url() + "/form";
+  request.redirects = RedirectPolicy::kSameScheme;
+  const HttpResponse response = http->Send(request);
+  CHECK(response.body == "GET 0");
+  CHECK(response.final_url == server.base_url() + "/done");
+}
+
 TEST_CASE("a 404 is returned as a status, not thrown", "[http]") {
   FakeHttpServer server([](const FakeRequest&) { return FakeResponse::Json(404, "{}"); });
   const HttpResponse response = MakeCurlTransport()->Send(Get(server.base_url() + "/missing"));
