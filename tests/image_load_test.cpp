@@ -113,6 +113,19 @@ TEST_CASE("a decompression bomb is refused by its header, before any pixel is de
              Catch::StartsWith("cannot decode " + bomb + ": "));
 }
 
+TEST_CASE("a format only ImageMagick reads is refused with what to do about it", "[image]") {
+  // Given a valid BMP (libvips has no loader of its own for BMP), then it is
+  // refused permanently: ImageMagick is blocked for untrusted input.
+  TempDir dir;
+  const std::string bmp = WriteBadImage(dir.path(), BadImage::kBmp).string();
+  const Failure failure = LoadAndDecodeFailure(bmp, *MakeCurlTransport());
+  CHECK_FALSE(failure.transient);
+  CHECK(failure.message == "cannot decode " + bmp +
+                               ": only libvips' magickload_buffer (load buffer with ImageMagick) "
+                               "reads this format, and it is blocked for untrusted images; convert "
+                               "the image to JPEG, PNG or WebP");
+}
+
 TEST_CASE("a good JPEG and PNG decode with their size, format and thumbnails", "[image]") {
   const DecodedImage jpeg = Decode(testing::EncodeJpeg(640, 480, 5), 256);
   CHECK(jpeg.width == 640);

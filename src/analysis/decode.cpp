@@ -67,6 +67,22 @@ using ImagePtr = std::unique_ptr<VipsImage, Unref>;
             "; the image data is damaged");
 }
 
+// "magickload_buffer (load buffer with ImageMagick)" for a loader blocked
+// for untrusted input, or empty: libvips still sniffs such formats, and would otherwise
+// fail with a bare "operation is blocked".
+std::string BlockedLoader(const char* type_name) {
+  const GType type = g_type_from_name(type_name);
+  if (type == 0) return "";
+  gpointer klass = g_type_class_ref(type);
+  std::string nickname;
+  if (VIPS_OPERATION_CLASS(klass)->flags & VIPS_OPERATION_BLOCKED) {
+    nickname = std::string(VIPS_OBJECT_CLASS(klass)->nickname) + " (" +
+               VIPS_OBJECT_CLASS(klass)->description + ")";
+  }
+  g_type_class_unref(klass);
+  return nickname;
+}
+
 std::string Megapixels(int64_t pixels) {
   char text[48];
   if (pixels < 100'000) {
@@ -169,9 +185,15 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
                          const DecodeOptions& options) {
   InitVips();
   if (bytes.empty()) Permanent("cannot decode " + name + ": it is empty (0 bytes)");
-  if (vips_foreign_find_load_buffer(bytes.data(), bytes.size()) == nullptr) {
+  const char* loader = vips_foreign_find_load_buffer(bytes.data(), bytes.size());
+  if (loader == nullptr) {
     vips_error_clear();
     Permanent("cannot decode " + name + ": not a known image format");
+  }
+  if (const std::string blocked = BlockedLoader(loader); !blocked.empty()) {
+    Permanent("cannot decode " + name + ": only libvips' " + blocked +
+              " reads this format, and it is blocked for untrusted images; convert the image to "
+              "JPEG, PNG or WebP");
   }
   // The header alone: the pixel limit is checked before a single pixel of a
   // decompression bomb is decoded.
@@ -183,9 +205,9 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
     ImagePtr header(raw);
     decoded.width = vips_image_get_width(header.get());
     decoded.height = vips_image_get_height(header.get());
-    const char* loader = nullptr;
-    if (vips_image_get_string(header.get(), VIPS_META_LOADER, &loader) == 0 && loader) {
-      const std::string_view nickname = loader;  // "jpegload_buffer"
+    const char* used = nullptr;
+    if (vips_image_get_string(header.get(), VIPS_META_LOADER, &used) == 0 && used) {
+      const std::string_view nickname = used;  // "jpegload_buffer"
       decoded.format = nickname.substr(0, nickname.find("load"));
     }
   }

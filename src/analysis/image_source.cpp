@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <system_error>
 
 #include "imgbackfill/failure.h"
 #include "imgbackfill/image.h"
@@ -17,6 +17,9 @@ namespace {
 [[noreturn]] void Permanent(const std::string& message) {
   throw AnalysisError(Failure::Permanent(message));
 }
+
+// strerror is not thread-safe, and the worker loads images concurrently.
+std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
 std::string MiB(size_t bytes) {
   char text[32];
@@ -54,7 +57,7 @@ std::string ReadFile(const std::string& path, size_t max_bytes) {
     const int error = errno;
     if (error == ENOENT || error == ENOTDIR) Permanent(path + ": no such file");
     if (error == EACCES) Permanent(path + ": permission denied; make it readable by this user");
-    Permanent(path + ": cannot read (" + std::strerror(error) + ")");
+    Permanent(path + ": cannot read (" + ErrnoText(error) + ")");
   }
   if (S_ISDIR(info.st_mode)) Permanent(path + ": is a directory, not an image file");
   if (!S_ISREG(info.st_mode)) Permanent(path + ": not a regular file");
@@ -65,7 +68,7 @@ std::string ReadFile(const std::string& path, size_t max_bytes) {
   if (fd < 0) {
     const int error = errno;
     if (error == EACCES) Permanent(path + ": permission denied; make it readable by this user");
-    Permanent(path + ": cannot open (" + std::strerror(error) + ")");
+    Permanent(path + ": cannot open (" + ErrnoText(error) + ")");
   }
   std::string bytes;
   bytes.reserve(static_cast<size_t>(info.st_size));
@@ -76,7 +79,7 @@ std::string ReadFile(const std::string& path, size_t max_bytes) {
     if (n < 0) {
       const int error = errno;
       ::close(fd);
-      Permanent(path + ": read error (" + std::strerror(error) + ")");
+      Permanent(path + ": read error (" + ErrnoText(error) + ")");
     }
     if (n == 0) break;
     bytes.append(buffer, static_cast<size_t>(n));

@@ -124,6 +124,24 @@ std::string PngWithBadCrc() {
   return png;
 }
 
+std::string LittleEndian(uint32_t value, int bytes) {
+  std::string out;
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+  return out;
+}
+
+// 8x8, 24 bits, uncompressed: a 54-byte header and 8 rows of 24 bytes.
+std::string Bmp() {
+  constexpr uint32_t kSide = 8, kPixels = kSide * kSide * 3, kHeader = 14 + 40;
+  std::string bmp =
+      "BM" + LittleEndian(kHeader + kPixels, 4) + LittleEndian(0, 4) + LittleEndian(kHeader, 4);
+  bmp += LittleEndian(40, 4) + LittleEndian(kSide, 4) + LittleEndian(kSide, 4) +
+         LittleEndian(1, 2) + LittleEndian(24, 2) + LittleEndian(0, 4) + LittleEndian(kPixels, 4) +
+         LittleEndian(2835, 4) + LittleEndian(2835, 4) + LittleEndian(0, 4) + LittleEndian(0, 4);
+  for (uint32_t i = 0; i < kPixels; ++i) bmp += static_cast<char>(i * 37 % 256);
+  return bmp;
+}
+
 }  // namespace
 
 std::string EncodeJpeg(int width, int height, uint32_t seed) {
@@ -161,6 +179,9 @@ std::filesystem::path WriteBadImage(const std::filesystem::path& dir, BadImage k
     case BadImage::kPixelBomb:
       WriteBytes(dir / "bomb.png", PixelBomb());
       return dir / "bomb.png";
+    case BadImage::kBmp:
+      WriteBytes(dir / "image.bmp", Bmp());
+      return dir / "image.bmp";
   }
   throw std::invalid_argument("unknown BadImage");
 }

@@ -14,6 +14,7 @@ enum class BadImage {
   kTextNamedJpeg,  // text.jpg: a line of text
   kPngBadCrc,      // bad-crc.png: a real PNG whose IDAT chunk fails its CRC
   kPixelBomb,      // bomb.png: ~4 KB whose valid IHDR claims 30000x30000 gray pixels
+  kBmp,            // image.bmp: a valid 8x8 BMP, which libvips reads only via ImageMagick
 };
 
 // Writes the file into `dir` (under the name above) and returns its path.

@@ -12,13 +12,13 @@
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <list>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace imgbackfill::testing {
@@ -28,7 +28,8 @@ namespace {
 constexpr size_t kMaxRequestBytes = 256u << 20;
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
-  throw std::runtime_error("FakeHttpServer: " + what + ": " + std::strerror(errno));
+  throw std::runtime_error("FakeHttpServer: " + what + ": " +
+                           std::generic_category().message(errno));
 }
 
 std::string Lower(std::string text) {
