@@ -156,7 +156,7 @@ TEST_CASE("a provider slower than --request-timeout is a transient timeout", "[w
   REQUIRE(result.exit_code == 0);
   CHECK(catalog.JobState(1) == "dead");
   CHECK_THAT(catalog.JobError(1), Contains("gave up after 1 attempt"));
-  CHECK_THAT(catalog.JobError(1), Contains("timed out"));
+  CHECK_THAT(catalog.JobError(1), Contains("(timeout)"));
 }
 
 TEST_CASE("malformed JSON from the provider is transient: retried, then completed",

@@ -44,7 +44,7 @@ void MakeSqliteCatalog(const std::string& path, const CatalogSpec& spec) {
 }
 
 std::vector<ImageRow> ReadImages(const std::string& path) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Database db(path, SQLite::OPEN_READONLY, /*busyTimeoutMs=*/10000);
   SQLite::Statement st(db,
                        "SELECT id, product_id IS NOT NULL, is_primary, active, embedding_model"
                        " FROM images ORDER BY id");
@@ -59,7 +59,7 @@ std::vector<ImageRow> ReadImages(const std::string& path) {
 }
 
 std::vector<JobRow> ReadJobs(const std::string& path) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Database db(path, SQLite::OPEN_READONLY, /*busyTimeoutMs=*/10000);
   SQLite::Statement st(db, "SELECT id, image_id, state FROM jobs ORDER BY id");
   std::vector<JobRow> rows;
   while (st.executeStep()) {
@@ -90,7 +90,7 @@ void Exec(const std::string& path, const std::string& sql) {
 }
 
 int64_t QueryInt(const std::string& path, const std::string& sql) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Database db(path, SQLite::OPEN_READONLY, /*busyTimeoutMs=*/10000);
   SQLite::Statement st(db, sql);
   st.executeStep();
   return st.getColumn(0).getInt64();
@@ -101,7 +101,7 @@ int64_t QueryInt(const std::string& path, const std::string& sql) {
 namespace imgbackfill::testing {
 
 std::string QueryText(const std::string& path, const std::string& sql) {
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Database db(path, SQLite::OPEN_READONLY, /*busyTimeoutMs=*/10000);
   SQLite::Statement st(db, sql);
   if (!st.executeStep() || st.getColumn(0).isNull()) return "";
   return st.getColumn(0).getString();
