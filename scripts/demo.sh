@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds build/, generates a demo catalog of real
 # image files and runs imgbackfill over it end to end: migrate, import,
-# a dry run, the backfill itself, and status.
+# a dry run, the backfill itself, the worker draining the queue (local
+# provider: offline), a pHash by hand, and status with full coverage.
 #
 # Environment: DEMO_DIR (default ./demo-output in the repository) is wiped
 # and rewritten; JOBS sets build parallelism; PYTHON the interpreter that
@@ -50,8 +51,8 @@ show imgbackfill migrate --db "$db"
 show imgbackfill import --db "$db" "$dir/manifest.csv"
 show imgbackfill run --db "$db" --dry-run
 show imgbackfill run --db "$db"
-# Once the analysis worker lands, drain the queue here before status:
-#   show imgbackfill work --db "$db" --until-empty
+show imgbackfill work --db "$db" --until-empty
+show imgbackfill hash "$dir/images/products/p1001-main-002.jpg"
 show imgbackfill status --db "$db"
 
 phase "done: the catalog, its images and catalog.db are in $demo_dir"
