@@ -178,7 +178,8 @@ TEST_CASE("a server slower than the request timeout is a transient timeout", "[p
   hosted.provider_ptr = MakeProvider(config, *hosted.http, hosted.pacer);
   hosted.server.SetLatency(3s);
   const Images images(1);
-  const Failure& failure = FailureOf(hosted.provider().Embed(images.pointers())[0]);
+  const std::vector<EmbedOutcome> results = hosted.provider().Embed(images.pointers());
+  const Failure& failure = FailureOf(results[0]);
   CHECK(failure.transient);
   CHECK_THAT(failure.message, Contains("timeout"));
 }
