@@ -41,15 +41,23 @@ class RequestPacer {
 // requests_per_minute <= 0: unlimited.
 std::unique_ptr<RequestPacer> MakeRequestPacer(double requests_per_minute);
 
+// Fields left empty (or 0) are filled by MakeProvider from the model
+// registry (imgbackfill/models.h).
 struct ProviderConfig {
   std::string provider = "local";  // local, gemini, openai
-  std::string embedding_model;     // e.g. gemini-embedding-001
-  int dimension = 0;               // expected vector length; other lengths are permanent failures
-  std::string vision_model;        // e.g. gemini-2.5-flash
-  std::string base_url;            // empty: the provider's public endpoint
-  std::string api_key;             // from the environment; never logged or stored
+  std::string embedding_model;     // e.g. gemini-embedding-001; empty: the provider's default
+  // Expected vector length; other lengths are permanent failures. 0: the
+  // registry's; required for a model the registry does not list.
+  int dimension = 0;
+  std::string vision_model;  // e.g. gemini-2.5-flash; empty: the provider's default
+  // Empty: the public endpoint (https://generativelanguage.googleapis.com/v1beta,
+  // https://api.openai.com/v1).
+  std::string base_url;
+  // From the environment; never logged or stored. Required for gemini, and
+  // for openai at its public endpoint (a self-hosted server may need none).
+  std::string api_key;
   std::chrono::milliseconds request_timeout{60'000};
-  int image_max_side = 1024;       // images are sent as JPEG at most this large
+  int image_max_side = 1024;  // images are sent as JPEG at most this large
 };
 
 class Provider {
@@ -71,7 +79,8 @@ class Provider {
   virtual VisionOutcome Describe(const PreparedImage& image) = 0;
 };
 
-// Throws Error(kConfig) for an unknown provider or a missing API key.
+// Throws Error(kConfig) for an unknown provider, a missing API key, or a
+// model that the registry gives to another provider or another dimension.
 // `http` and `pacer` must outlive the provider.
 std::unique_ptr<Provider> MakeProvider(const ProviderConfig& config, HttpTransport& http,
                                        RequestPacer& pacer);

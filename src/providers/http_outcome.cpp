@@ -65,12 +65,14 @@ bool IsKeyProblem(std::string_view body) {
 }
 
 ApiFailure StatusFailure(const ApiClient& api, const HttpResponse& response) {
-  const std::string status = ProviderErrorStatus(response.body);
+  // Redacted before anything is cut, so that no part of an echoed key
+  // survives a cut through it.
+  const std::string body = Redact(response.body, api.secret);
+  const std::string status = ProviderErrorStatus(body);
   std::string message = api.provider + " answered HTTP " + std::to_string(response.status);
   if (!status.empty()) message += " " + Shorten(status, 60);
-  const std::string detail = ProviderErrorMessage(response.body);
+  const std::string detail = ProviderErrorMessage(body);
   if (!detail.empty()) message += ": " + detail;
-  message = Redact(std::move(message), api.secret);
 
   if (response.status == 429) {
     // Every request of this provider waits, not only this one: the quota is
@@ -82,8 +84,7 @@ ApiFailure StatusFailure(const ApiClient& api, const HttpResponse& response) {
     return {Failure::Transient(std::move(message), response.retry_after)};
   }
   const int s = response.status;
-  const bool item_specific =
-      (s == 400 || s == 413 || s == 415 || s == 422) && !IsKeyProblem(response.body);
+  const bool item_specific = (s == 400 || s == 413 || s == 415 || s == 422) && !IsKeyProblem(body);
   return {Failure::Permanent(std::move(message)), item_specific};
 }
 
@@ -157,8 +158,8 @@ JsonOutcome PostJson(const ApiClient& api, const std::string& url,
 
   nlohmann::json parsed = nlohmann::json::parse(response.body, nullptr, false);
   if (parsed.is_discarded()) {
-    return ApiFailure{
-        MalformedAnswer(api, "the body is not JSON (" + Shorten(response.body, 80) + ")")};
+    return ApiFailure{MalformedAnswer(
+        api, "the body is not JSON (" + Shorten(Redact(response.body, api.secret), 80) + ")")};
   }
   if (!parsed.is_object()) return ApiFailure{MalformedAnswer(api, "the body is not a JSON object")};
   return parsed;

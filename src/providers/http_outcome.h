@@ -51,7 +51,9 @@ using JsonOutcome = std::variant<nlohmann::json, ApiFailure>;
 //   429                          -> transient with the Retry-After, and the
 //                                   pacer holds every request back that long
 //   408, 5xx                     -> transient
-//   other statuses (4xx, 3xx)    -> permanent
+//   other statuses (4xx, 3xx)    -> permanent; item_specific for 400, 413,
+//                                   415, 422, unless Gemini's error details
+//                                   name an API key problem
 // A failure names the provider, the HTTP status and the provider's own error
 // message (from {"error":{"message"}} and the like, at most ~300 bytes).
 JsonOutcome PostJson(const ApiClient& api, const std::string& url,
