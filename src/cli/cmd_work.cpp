@@ -73,13 +73,15 @@ ProviderConfig MakeProviderConfig(const WorkFlags& flags) {
   }
   if (key_variable != nullptr) {
     const char* key = std::getenv(key_variable);
-    if (key == nullptr || *key == '\0') {
+    // Self-hosted OpenAI-compatible servers often take no key at all.
+    const bool key_optional = config.provider == "openai" && !config.base_url.empty();
+    if ((key == nullptr || *key == '\0') && !key_optional) {
       throw Error(ErrorKind::kConfig, std::string(key_variable) +
                                           " is not set: export it with the " + config.provider +
                                           " API key, or use a local model (--model " +
                                           std::string(DefaultEmbeddingModel()) + ")");
     }
-    config.api_key = key;
+    if (key != nullptr) config.api_key = key;
   }
   return config;
 }
