@@ -124,6 +124,19 @@ TEST_CASE("bad image files end dead with a clear error; the rest of their batch 
   CHECK(QueryInt(catalog.db, "SELECT count(*) FROM image_embeddings") == 5);
 }
 
+TEST_CASE("work --until-empty ends when its last job is recorded, not a poll interval later",
+          "[work]") {
+  // Given a poll interval of an hour, the worker must still notice at once
+  // that the queue is empty after its last job; otherwise it would sleep
+  // for the hour (and the test would hit ctest's timeout).
+  WorkCatalog catalog(3);
+  const auto result = catalog.Work({"--poll-interval", "1h", "--batch-window", "10ms"});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(catalog.JobsIn("completed") == 3);
+  CHECK_THAT(result.err, Contains("the queue is empty"));
+}
+
 TEST_CASE("a worker on an empty queue with --until-empty exits 0 at once", "[work]") {
   WorkCatalog catalog(0);
   const auto result = catalog.Work({});

@@ -212,7 +212,11 @@ WorkerSummary Worker::Run() {
     }
     // Signals are polled at least this often.
     wake = std::min(wake, Clock::now() + milliseconds(100));
+    const bool had_work = !in_flight_.empty();
     for (const auto& work : pipeline_.TakeFinished(wake)) Record(work);
+    // The last job in hand is recorded: look at the queue again now rather
+    // than a poll interval later (an --until-empty pass ends at once).
+    if (had_work && in_flight_.empty()) next_claim = Clock::now();
   }
   if (finished_ > 0) LogProgress();
   return summary_;
