@@ -180,10 +180,10 @@ TEST_CASE("migrate is idempotent on a current database", "[cli]") {
   const std::string db = tmp / "new.db";
   const ProcessResult first = RunImgbackfill({"migrate", "--db", db});
   CHECK(first.exit_code == 0);
-  CHECK_THAT(first.out, Contains("schema migrated from version 0 to 1"));
+  CHECK_THAT(first.out, Contains("schema migrated from version 0 to 2"));
   const ProcessResult second = RunImgbackfill({"migrate", "--db", db});
   CHECK(second.exit_code == 0);
-  CHECK_THAT(second.out, Contains("schema already at version 1, nothing to do"));
+  CHECK_THAT(second.out, Contains("schema already at version 2, nothing to do"));
 }
 
 TEST_CASE("a malformed database URL exits 78 and shows the accepted forms", "[cli]") {

@@ -21,10 +21,12 @@ struct LoadLimits {
 };
 
 // The bytes of the image at `location`: a local path, or an http(s) URL
-// fetched through `http` (redirects only within the same scheme). Throws
-// AnalysisError: permanent for a missing, unreadable, empty or oversized
-// file, a 4xx, a refused redirect or a bad URL; transient for a timeout, a
-// connection failure or a 5xx/429 (with its Retry-After).
+// fetched through `http` (redirects only within the same scheme, at most 5).
+// Throws AnalysisError whose message starts with the location (or "cannot
+// decode LOCATION"): permanent for a missing, unreadable, empty or oversized
+// file, a directory, a 4xx, a refused redirect, a bad URL or another scheme
+// (file:// included); transient for a timeout, a broken connection or
+// truncated download, a 5xx, 408 or 429 (with its Retry-After).
 std::string LoadImageBytes(const std::string& location, const LoadLimits& limits,
                            HttpTransport& http);
 
@@ -42,19 +44,24 @@ struct DecodedImage {
   int height = 0;
   std::string format;  // libvips' loader, e.g. "jpeg", "png", "webp"
   Gray32 gray{};       // 32x32 luma for the pHash (aspect ratio ignored)
-  // kDescriptorSide^2 x 3 sRGB bytes, row-major (aspect ratio ignored).
+  // kDescriptorSide^2 x 3 sRGB bytes, row-major (aspect ratio ignored,
+  // alpha flattened on white).
   std::vector<uint8_t> rgb;
-  // The image as a hosted provider receives it: a JPEG whose long side is
-  // at most encode_max_side (never upscaled).
+  // The image as a hosted provider receives it: a JPEG (quality 85, sRGB,
+  // alpha flattened on white, metadata stripped, EXIF orientation applied)
+  // whose long side is at most encode_max_side (never upscaled).
   std::string encoded;
   std::string encoded_mime = "image/jpeg";
 };
 
 // Decodes `bytes` with libvips (initialised once per process; shrink-on-load;
-// fail_on=error). `name` is the location, for messages. Throws AnalysisError
-// (permanent) for an empty, truncated, corrupt or non-image input, and for
-// one whose header claims more than max_pixels (a decompression bomb is
-// refused before any pixel is decoded).
+// fail_on=error; loaders libvips marks untrusted are blocked). `name` is the
+// location, for messages. Thread-safe. Throws AnalysisError (permanent) for
+// an empty, truncated, corrupt or non-image input, and for one whose header
+// claims more than max_pixels (a decompression bomb is refused before any
+// pixel is decoded). The thumbnails and the encoded copy are each made from
+// `bytes` by their own shrink-on-load, so `gray` does not depend on the
+// other options.
 DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
                          const DecodeOptions& options);
 

@@ -18,10 +18,12 @@ uint64_t PerceptualHash(const Gray32& pixels);
 // 16 lowercase hex digits.
 std::string PerceptualHashHex(uint64_t hash);
 
-// Decodes the image file at `path` with libvips (shrink-on-load: a JPEG is
+// Loads and decodes the image at `path` as the worker does (LoadImageBytes
+// with default LoadLimits, then DecodeImage; shrink-on-load: a JPEG is
 // decoded at reduced scale when only 32x32 is needed) and returns its 32x32
-// grayscale thumbnail. Throws Error(kFailed) naming the file and libvips'
-// reason for a missing, unreadable, truncated or non-image file.
+// grayscale thumbnail. Throws AnalysisError (an Error of kind kFailed)
+// naming the file and the reason for a missing, unreadable, truncated,
+// oversized or non-image file.
 Gray32 LoadGray32(const std::string& path);
 
 }  // namespace imgbackfill

@@ -95,6 +95,39 @@ class Store {
   // Jobs of one image, oldest first (tests, `status`, debugging).
   virtual std::vector<Job> ListJobsForImage(int64_t image_id) = 0;
 
+  // Claims up to `limit` jobs by priority then id, among the due ones
+  // (available, or retryable whose run_at has come) and the running ones
+  // whose lease expired (their worker died). Each is marked running under
+  // `owner` with a lease of lease_ms from the database's clock, its attempt
+  // counted. A job whose lease expired on its last attempt is not claimed
+  // but ended dead ("the worker ... stopped"): a file that crashes every
+  // worker must not be retried forever. Safe against concurrent claimers:
+  // a job is claimed by one of them only.
+  virtual std::vector<ClaimedJob> ClaimJobs(const ClaimParams& params) = 0;
+  // Extends the leases `owner` still holds among `job_ids` to lease_ms from
+  // now. Returns the ids it no longer holds (taken by another worker after
+  // an expiry, or cancelled): their results must not be written.
+  virtual std::vector<int64_t> ExtendLeases(const std::string& owner,
+                                            std::span<const int64_t> job_ids,
+                                            int64_t lease_ms) = 0;
+  // In one transaction: writes the results (a new embedding replaces the
+  // image's previous one and retags images.embedding_model) and marks the
+  // job completed. Only while `owner` holds the job; false (nothing written)
+  // when the lease was lost.
+  virtual bool CompleteJob(int64_t job_id, const std::string& owner,
+                           const AnalysisResults& results) = 0;
+  // In one transaction: writes the partial results and makes the job
+  // retryable at now + retry_in_ms, or dead; last_error keeps the error.
+  // Only while `owner` holds the job; false when the lease was lost.
+  virtual bool FailJob(int64_t job_id, const std::string& owner,
+                       const JobFailureParams& params) = 0;
+  // Gives unfinished jobs back (shutdown): available again, the attempt
+  // uncounted, the lease cleared. Returns how many were released.
+  virtual int64_t ReleaseJobs(const std::string& owner, std::span<const int64_t> job_ids) = 0;
+  virtual QueueOutlook ReadQueueOutlook() = 0;
+  // The stored results of one image (tests, debugging).
+  virtual AnalysisResults ReadResults(int64_t image_id) = 0;
+
   // ---- Status -------------------------------------------------------------
   virtual Coverage ReadCoverage(const std::string& model) = 0;
   virtual std::map<std::string, int64_t> CountJobsByState() = 0;

@@ -62,6 +62,67 @@ struct Job {
   std::optional<std::string> last_error;
 };
 
+// ---- The worker's side of the queue -----------------------------------------
+
+// What an image already has, read when its job is claimed, so that a job
+// with force=false skips the stages whose result is current.
+struct AnalysisState {
+  bool has_phash = false;
+  std::optional<std::string> embedding_model;
+  std::optional<std::string> vision_model;
+};
+
+struct ClaimedJob {
+  Job job;
+  Image image;
+  AnalysisState current;
+  bool force = false;  // from the job's args
+};
+
+struct ClaimParams {
+  std::string owner;  // lease owner: "host:pid:nonce"
+  int limit = 1;
+  int64_t lease_ms = 60'000;
+  // Written into each claimed job: the attempt that reaches it is the last.
+  int max_attempts = 3;
+};
+
+struct EmbeddingResult {
+  std::string model;
+  std::vector<float> vector;
+};
+
+struct VisionResult {
+  std::string model;
+  std::string json;  // a JSON object
+};
+
+// What one job produced; a stage left empty is not written.
+struct AnalysisResults {
+  std::optional<uint64_t> phash;
+  std::optional<EmbeddingResult> embedding;
+  std::optional<VisionResult> vision;
+  bool empty() const { return !phash && !embedding && !vision; }
+};
+
+enum class FailureAction { kRetry, kDead };
+
+struct JobFailureParams {
+  FailureAction action = FailureAction::kRetry;
+  std::string error;
+  int64_t retry_in_ms = 0;  // kRetry: run_at = now + this
+  // Stages that did succeed are kept, so a retry with force=false skips them.
+  AnalysisResults partial;
+};
+
+// Enough to decide whether to wait or stop (`work --until-empty`).
+struct QueueOutlook {
+  int64_t open = 0;       // available + running + retryable
+  int64_t due_now = 0;    // claimable this instant (due, or lease expired)
+  // Milliseconds until the next job becomes claimable, when open > due_now.
+  std::optional<int64_t> next_due_in_ms;
+};
+
 // ---- Backfill runs ---------------------------------------------------------
 
 enum class RunState { kRunning, kInterrupted, kCompleted, kFailed };

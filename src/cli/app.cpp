@@ -94,6 +94,7 @@ int Main(int argc, char** argv) {
   AddMigrateCommand(app, global, action);
   AddImportCommand(app, global, action);
   AddRunCommand(app, global, action);
+  AddWorkCommand(app, global, action);
   AddStatusCommand(app, global, action);
   AddHashCommand(app, action);
 

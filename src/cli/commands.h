@@ -24,6 +24,7 @@ void AddMigrateCommand(CLI::App& app, const GlobalOptions& global, Action& actio
 void AddImportCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddRunCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddStatusCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void AddWorkCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void AddHashCommand(CLI::App& app, Action& action);
 
 // Opens --db and checks that its schema is this binary's.

@@ -97,3 +97,14 @@ int64_t QueryInt(const std::string& path, const std::string& sql) {
 }
 
 }  // namespace imgbackfill::testing
+
+namespace imgbackfill::testing {
+
+std::string QueryText(const std::string& path, const std::string& sql) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement st(db, sql);
+  if (!st.executeStep() || st.getColumn(0).isNull()) return "";
+  return st.getColumn(0).getString();
+}
+
+}  // namespace imgbackfill::testing

@@ -49,5 +49,7 @@ std::vector<int64_t> ExpectedOrder(const std::vector<ImageRow>& images, const st
 // Direct writes for setting up states the backfill must respect.
 void Exec(const std::string& path, const std::string& sql);
 int64_t QueryInt(const std::string& path, const std::string& sql);
+// The first column of the first row as text; "" for no row or NULL.
+std::string QueryText(const std::string& path, const std::string& sql);
 
 }  // namespace imgbackfill::testing

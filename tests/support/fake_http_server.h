@@ -25,6 +25,8 @@ struct FakeRequest {
 
 struct FakeResponse {
   int status = 200;
+  // Sent as given. Content-Length is added unless the handler sets it or
+  // Transfer-Encoding itself (then `body` goes out exactly as framed).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   // Wait this long before sending anything (a slow server).
@@ -53,7 +55,11 @@ class FakeHttpServer {
 
   int port() const;
   std::string base_url() const;  // "http://127.0.0.1:PORT"
+  // Requests the handler answered (counted before the answer is sent).
   int requests_served() const;
+  // TCP connections accepted so far: fewer than requests_served() when the
+  // client reused connections (keep-alive).
+  int connections_accepted() const;
 
  private:
   struct Impl;

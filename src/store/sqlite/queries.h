@@ -141,6 +141,95 @@ inline constexpr const char* kDeadImagesPerGroup =
     " GROUP BY i.backfill_group";
 inline constexpr const char* kJobsByState = "SELECT state, count(*) FROM jobs GROUP BY state";
 
+// ---- The worker's side of the queue ----------------------------------------
+// Lease arithmetic uses the database's clock ("+1.500 seconds" bound as ?),
+// so workers on machines with skewed clocks still agree on expiry.
+#define IMGBACKFILL_SQLITE_LATER(param) "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', " param ")"
+
+inline constexpr const char* kBuryExpiredLastAttempts =
+    "UPDATE jobs SET state = 'dead', finished_at = " IMGBACKFILL_SQLITE_NOW ","
+    " updated_at = " IMGBACKFILL_SQLITE_NOW ", lease_expires_at = NULL,"
+    " last_error = 'the worker ' || coalesce(lease_owner, '?') || ' stopped while holding it"
+    " on attempt ' || attempt || ' of ' || max_attempts || ' (its lease expired): if this"
+    " repeats, the image may crash the worker', lease_owner = NULL"
+    " WHERE state = 'running' AND lease_expires_at < " IMGBACKFILL_SQLITE_NOW
+    " AND attempt >= max_attempts";
+// Due jobs by the claim index, plus expired leases by the lease index; each
+// side is limited before the union so neither scans the whole queue.
+inline constexpr const char* kClaim =
+    "UPDATE jobs SET state = 'running', attempt = attempt + 1, max_attempts = ?2,"
+    " lease_owner = ?1, lease_expires_at = " IMGBACKFILL_SQLITE_LATER("?3") ","
+    " updated_at = " IMGBACKFILL_SQLITE_NOW
+    " WHERE id IN (SELECT id FROM ("
+    "   SELECT * FROM (SELECT priority, id FROM jobs"
+    "     WHERE state IN ('available', 'retryable') AND run_at <= " IMGBACKFILL_SQLITE_NOW
+    "     ORDER BY priority, id LIMIT ?4)"
+    "   UNION ALL"
+    "   SELECT * FROM (SELECT priority, id FROM jobs"
+    "     WHERE state = 'running' AND lease_expires_at < " IMGBACKFILL_SQLITE_NOW
+    "     ORDER BY lease_expires_at LIMIT ?4))"
+    "  ORDER BY priority, id LIMIT ?4)"
+    " RETURNING id";
+inline constexpr const char* kClaimedJob =
+    "SELECT j.id, j.image_id, j.kind, j.args, j.priority, j.attempt, j.max_attempts,"
+    " j.last_error, i.product_id, i.is_primary, i.active, i.location, i.content_hash,"
+    " i.embedding_model, i.backfill_group,"
+    " EXISTS (SELECT 1 FROM image_phash p WHERE p.image_id = i.id), e.model, v.model,"
+    " coalesce(json_extract(j.args, '$.force'), 0)"
+    " FROM jobs j JOIN images i ON i.id = j.image_id"
+    " LEFT JOIN image_embeddings e ON e.image_id = i.id"
+    " LEFT JOIN image_vision v ON v.image_id = i.id"
+    " WHERE j.id = ?";
+inline constexpr const char* kExtendLease =
+    "UPDATE jobs SET lease_expires_at = " IMGBACKFILL_SQLITE_LATER("?1") ","
+    " updated_at = " IMGBACKFILL_SQLITE_NOW
+    " WHERE id = ?2 AND state = 'running' AND lease_owner = ?3";
+inline constexpr const char* kCompleteJob =
+    "UPDATE jobs SET state = 'completed', lease_owner = NULL, lease_expires_at = NULL,"
+    " finished_at = " IMGBACKFILL_SQLITE_NOW ", updated_at = " IMGBACKFILL_SQLITE_NOW
+    " WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 RETURNING image_id";
+inline constexpr const char* kFailJob =
+    "UPDATE jobs SET state = ?3, last_error = ?4, lease_owner = NULL, lease_expires_at = NULL,"
+    " run_at = CASE WHEN ?3 = 'retryable' THEN " IMGBACKFILL_SQLITE_LATER("?5") " ELSE run_at END,"
+    " finished_at = CASE WHEN ?3 = 'dead' THEN " IMGBACKFILL_SQLITE_NOW " END,"
+    " updated_at = " IMGBACKFILL_SQLITE_NOW
+    " WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 RETURNING image_id";
+inline constexpr const char* kReleaseJob =
+    "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), lease_owner = NULL,"
+    " lease_expires_at = NULL, updated_at = " IMGBACKFILL_SQLITE_NOW
+    " WHERE id = ?1 AND state = 'running' AND lease_owner = ?2";
+inline constexpr const char* kUpsertPhash =
+    "INSERT INTO image_phash (image_id, phash, computed_at) VALUES (?1, ?2, " IMGBACKFILL_SQLITE_NOW ")"
+    " ON CONFLICT (image_id) DO UPDATE SET phash = excluded.phash, computed_at = excluded.computed_at";
+inline constexpr const char* kUpsertEmbedding =
+    "INSERT INTO image_embeddings (image_id, model, dimension, vector, computed_at)"
+    " VALUES (?1, ?2, ?3, ?4, " IMGBACKFILL_SQLITE_NOW ")"
+    " ON CONFLICT (image_id) DO UPDATE SET model = excluded.model, dimension = excluded.dimension,"
+    " vector = excluded.vector, computed_at = excluded.computed_at";
+inline constexpr const char* kTagEmbedding =
+    "UPDATE images SET embedding_model = ?2, updated_at = " IMGBACKFILL_SQLITE_NOW " WHERE id = ?1";
+inline constexpr const char* kUpsertVision =
+    "INSERT INTO image_vision (image_id, model, result, computed_at)"
+    " VALUES (?1, ?2, ?3, " IMGBACKFILL_SQLITE_NOW ")"
+    " ON CONFLICT (image_id) DO UPDATE SET model = excluded.model, result = excluded.result,"
+    " computed_at = excluded.computed_at";
+inline constexpr const char* kQueueOutlook =
+    "SELECT"
+    " (SELECT count(*) FROM jobs WHERE state IN ('available', 'running', 'retryable')),"
+    " (SELECT count(*) FROM jobs WHERE state IN ('available', 'retryable')"
+    "   AND run_at <= " IMGBACKFILL_SQLITE_NOW ")"
+    " + (SELECT count(*) FROM jobs WHERE state = 'running'"
+    "   AND lease_expires_at < " IMGBACKFILL_SQLITE_NOW "),"
+    " (SELECT CAST((julianday(min(t)) - julianday('now')) * 86400000 AS INTEGER) FROM ("
+    "   SELECT min(run_at) AS t FROM jobs WHERE state IN ('available', 'retryable')"
+    "   UNION ALL SELECT min(lease_expires_at) FROM jobs WHERE state = 'running'))";
+inline constexpr const char* kReadResults =
+    "SELECT (SELECT phash FROM image_phash WHERE image_id = ?1),"
+    " (SELECT model FROM image_embeddings WHERE image_id = ?1),"
+    " (SELECT vector FROM image_embeddings WHERE image_id = ?1),"
+    " (SELECT model FROM image_vision WHERE image_id = ?1),"
+    " (SELECT result FROM image_vision WHERE image_id = ?1)";
+
 // clang-format on
 
 }  // namespace imgbackfill::sqlite_sql

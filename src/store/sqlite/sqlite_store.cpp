@@ -9,6 +9,7 @@
 #include "store/migrations.h"
 #include "store/sqlite/queries.h"
 #include "store/sqlite/sqlite_errors.h"
+#include "store/sqlite/write_transaction.h"
 
 namespace imgbackfill {
 
@@ -56,25 +57,6 @@ BackfillRun ReadRun(SQLite::Statement& st) {
   run.last_error = OptionalText(st.getColumn(16));
   return run;
 }
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope is left by an
-// exception. IMMEDIATE takes the write lock up front so that a busy database
-// fails at the start (after the busy timeout) rather than mid-transaction.
-class WriteTransaction {
- public:
-  explicit WriteTransaction(SQLite::Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
-  ~WriteTransaction() {
-    if (!done_) db_.tryExec("ROLLBACK");
-  }
-  void Commit() {
-    db_.exec("COMMIT");
-    done_ = true;
-  }
-
- private:
-  SQLite::Database& db_;
-  bool done_ = false;
-};
 
 }  // namespace
 

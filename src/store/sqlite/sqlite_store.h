@@ -42,6 +42,15 @@ class SqliteStore : public Store {
                                       const Candidate& candidate) override;
 
   std::vector<Job> ListJobsForImage(int64_t image_id) override;
+  std::vector<ClaimedJob> ClaimJobs(const ClaimParams& params) override;
+  std::vector<int64_t> ExtendLeases(const std::string& owner, std::span<const int64_t> job_ids,
+                                    int64_t lease_ms) override;
+  bool CompleteJob(int64_t job_id, const std::string& owner,
+                   const AnalysisResults& results) override;
+  bool FailJob(int64_t job_id, const std::string& owner, const JobFailureParams& params) override;
+  int64_t ReleaseJobs(const std::string& owner, std::span<const int64_t> job_ids) override;
+  QueueOutlook ReadQueueOutlook() override;
+  AnalysisResults ReadResults(int64_t image_id) override;
 
   Coverage ReadCoverage(const std::string& model) override;
   std::map<std::string, int64_t> CountJobsByState() override;
@@ -54,13 +63,15 @@ class SqliteStore : public Store {
   // The embedding models present, other than `target`, plus "no embedding"
   // (nullopt): each names one stream of the scope.
   std::vector<std::optional<std::string>> ScopeStreams(const std::string& target);
+  void WriteResults(int64_t image_id, const AnalysisResults& results);
   SQLite::Statement& Prepared(std::unique_ptr<SQLite::Statement>& slot, const char* sql);
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   // Statements of the per-record path, prepared once.
   std::unique_ptr<SQLite::Statement> begin_, commit_, enqueue_, checkpoint_, list_stream_,
-      next_model_;
+      next_model_, complete_, fail_, upsert_phash_, upsert_embedding_, tag_embedding_,
+      upsert_vision_;
 };
 
 }  // namespace imgbackfill

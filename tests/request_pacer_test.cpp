@@ -1,0 +1,96 @@
+// The request pacer (--rate) and base64, the two small pieces every hosted
+// provider request goes through.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "imgbackfill/provider.h"
+#include "providers/base64.h"
+
+namespace imgbackfill {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+TEST_CASE("base64 encodes the RFC 4648 test vectors and decodes them back", "[provider]") {
+  // Given the test vectors of RFC 4648 section 10, encoding gives the listed
+  // text and decoding that text gives the bytes again.
+  const std::pair<std::string, std::string> vectors[] = {
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [bytes, text] : vectors) {
+    CHECK(Base64Encode(bytes) == text);
+    CHECK(Base64Decode(text) == bytes);
+  }
+  // Every byte value survives the round trip (JPEG data is binary).
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  CHECK(Base64Encode(all).substr(0, 8) == "AAECAwQF");
+  CHECK(Base64Decode(Base64Encode(all)) == all);
+}
+
+TEST_CASE("base64 decoding refuses foreign characters, ragged lengths and misplaced padding",
+          "[provider]") {
+  CHECK_FALSE(Base64Decode("Zm9v!A==").has_value());
+  CHECK_FALSE(Base64Decode("Zm9vY").has_value());
+  CHECK_FALSE(Base64Decode("Zg==Zm9v").has_value());
+  CHECK_FALSE(Base64Decode("Z===").has_value());
+  CHECK_FALSE(Base64Decode("Zm=v").has_value());
+  CHECK_FALSE(Base64Decode("Zm9v\n").has_value());
+}
+
+TEST_CASE("a pacer at 600 requests a minute spaces ten requests at least 0.9 s apart overall",
+          "[provider]") {
+  // Given a rate of 600/min (one request every 100 ms, no burst), ten
+  // requests cannot all be granted in less than nine intervals. Only the
+  // lower bound is checked: a loaded machine may be slower, never faster.
+  auto pacer = MakeRequestPacer(600);
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < 10; ++i) REQUIRE(pacer->Acquire());
+  CHECK(Clock::now() - start >= 900ms);
+}
+
+TEST_CASE("a pause holds the next request back at least that long, even when unlimited",
+          "[provider]") {
+  // Given an unlimited pacer paused for 300 ms (a 429's Retry-After), the
+  // next request is granted no sooner than 300 ms later.
+  auto pacer = MakeRequestPacer(0);
+  REQUIRE(pacer->Acquire());
+  const Clock::time_point start = Clock::now();
+  pacer->PauseFor(300ms);
+  REQUIRE(pacer->Acquire());
+  CHECK(Clock::now() - start >= 300ms);
+  // A shorter pause later does not shorten a longer one in force.
+  pacer->PauseFor(300ms);
+  pacer->PauseFor(10ms);
+  const Clock::time_point again = Clock::now();
+  REQUIRE(pacer->Acquire());
+  CHECK(Clock::now() - again >= 250ms);
+}
+
+TEST_CASE("a closed pacer refuses at once and releases a caller that was waiting", "[provider]") {
+  // Given a pacer paused for an hour and a thread waiting in Acquire, Close
+  // makes that Acquire return false; later calls return false too. (Were
+  // Close broken, the join below would hang and the test time out.)
+  auto pacer = MakeRequestPacer(60);
+  REQUIRE(pacer->Acquire());
+  pacer->PauseFor(std::chrono::hours(1));
+  bool granted = true;
+  std::thread waiter([&] { granted = pacer->Acquire(); });
+  std::this_thread::sleep_for(50ms);
+  pacer->Close();
+  waiter.join();
+  CHECK_FALSE(granted);
+  CHECK_FALSE(pacer->Acquire());
+}
+
+}  // namespace
+}  // namespace imgbackfill
