@@ -4,12 +4,15 @@
 // N photo-like 1920x1080 JPEGs (bench/phash_images.py, fixed seed, cached in
 // DATA_DIR/phash/) are hashed, single-threaded, by
 //   ours         the worker's code path (OursGray32 below) + PerceptualHash:
-//                libvips thumbnail with shrink-on-load (JPEG decoded at 1/8);
+//                LoadImageBytes, then DecodeImage from memory (libvips
+//                thumbnail_buffer with shrink-on-load: JPEG decoded at 1/8);
 //   python       bench/phash_reference.py: imagehash.phash's definition on
 //                Pillow with draft mode (libjpeg decodes at 1/8, to gray);
 // and, for scale, the same two without reduced-scale decoding:
 //   ours-full    the same libvips pipeline on a fully decoded image;
-//   python-full  imagehash.phash(Image.open(f)) exactly as its users call it.
+//   python-full  imagehash.phash(Image.open(f)) exactly as its users call it;
+// and the library's previous path, to measure what changed:
+//   ours-file    libvips thumbnail on the file name (shrink-on-load too).
 // All four run in every round, in alternating order (forward, then
 // backward, ...), so drift in the machine's load falls on all of them; each
 // round's ratio compares runs made moments apart, and the figure is the
@@ -26,33 +29,45 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
+#include "imgbackfill/http.h"
+#include "imgbackfill/image.h"
 #include "phash_sides.h"
 
 namespace imgbackfill::bench {
 namespace {
 
-// The worker's path from a location to the pHash's input. The worker is
-// moving to LoadImageBytes(location, limits, http) + DecodeImage(bytes,
-// name, options).gray (imgbackfill/image.h); when it does, this line follows.
-Gray32 OursGray32(const std::string& path) { return LoadGray32(path); }
+// The transport LoadImageBytes takes (it is only used for http(s)
+// locations): made once, before any timed loop.
+std::unique_ptr<HttpTransport> g_http;
+
+// The worker's path from a location to the pHash's input (JobPipeline::
+// Prepare, and LoadGray32 for `imgbackfill hash`): read the bytes, then
+// decode them from memory, with the default limits. DecodeImage also reads
+// the header for the pixel limit, which costs a little of what decoding from
+// memory gains.
+Gray32 OursGray32(const std::string& path) {
+  const std::string bytes = LoadImageBytes(path, {}, *g_http);
+  return DecodeImage(bytes, path, {}).gray;
+}
 
 struct Variant {
   const char* name;
   const char* what;
   bool python;
-  bool reduced;  // shrink-on-load or draft
+  bool reduced;       // shrink-on-load or draft (python)
+  GrayLoader loader;  // ours only
   std::vector<uint64_t> hashes;
   std::vector<Timing> rounds;
 };
 
 Timing RunVariant(Variant& v, const std::vector<std::string>& paths, const PhashPaths& setup) {
-  SideResult r = v.python ? RunPython(setup, paths, /*draft=*/v.reduced)
-                          : RunOurs(paths, v.reduced ? OursGray32 : FullDecodeGray32);
+  SideResult r = v.python ? RunPython(setup, paths, /*draft=*/v.reduced) : RunOurs(paths, v.loader);
   if (v.hashes.empty()) {
     v.hashes = r.hashes;
   } else if (v.hashes != r.hashes) {
@@ -120,14 +135,28 @@ int main(int argc, char** argv) {
     if (setup.images == 0) setup.images = options.quick ? 20 : 200;
     DisableHeapTrimming();  // as the executable's main() does (finding A)
     SetUpSingleThreadedVips();
+    g_http = imgbackfill::MakeCurlTransport();
     const std::vector<std::string> paths = EnsureImages(setup, options.data_dir);
     WarmUp(paths, OursGray32);
 
     std::vector<Variant> variants = {
-        {"ours", "LoadGray32 + PerceptualHash (libvips, shrink-on-load)", false, true, {}, {}},
-        {"python", "imagehash.phash definition, Pillow draft mode", true, true, {}, {}},
-        {"ours-full", "libvips without shrink-on-load", false, false, {}, {}},
-        {"python-full", "imagehash.phash(Image.open(f)), no draft", true, false, {}, {}},
+        {"ours",
+         "LoadImageBytes + DecodeImage(bytes).gray (libvips, shrink-on-load)",
+         false,
+         true,
+         OursGray32,
+         {},
+         {}},
+        {"python", "imagehash.phash definition, Pillow draft mode", true, true, nullptr, {}, {}},
+        {"ours-full", "libvips without shrink-on-load", false, false, FullDecodeGray32, {}, {}},
+        {"python-full", "imagehash.phash(Image.open(f)), no draft", true, false, nullptr, {}, {}},
+        {"ours-file",
+         "libvips thumbnail on the file name (the hash path before f8339a4)",
+         false,
+         true,
+         FileThumbnailGray32,
+         {},
+         {}},
     };
     std::printf("pHash of %zu %dx%d JPEGs, single-threaded, %d rounds; %s\n", paths.size(), kWidth,
                 kHeight, rounds, setup.python.c_str());
@@ -152,11 +181,13 @@ int main(int argc, char** argv) {
     ReportSpeed(variants[0], variants[1]);
     ReportSpeed(variants[2], variants[3]);
     ReportSpeed(variants[0], variants[2]);
+    ReportSpeed(variants[0], variants[4]);
     std::printf("\n");
     ReportDistance(variants[0], variants[1], paths);
     ReportDistance(variants[0], variants[3], paths);
     ReportDistance(variants[2], variants[3], paths);
     ReportDistance(variants[1], variants[3], paths);
+    ReportDistance(variants[0], variants[4], paths);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_phash: %s\n", e.what());
     return 1;

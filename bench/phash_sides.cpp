@@ -171,17 +171,12 @@ SideResult RunPython(const PhashPaths& setup, const std::vector<std::string>& pa
   return r;
 }
 
-Gray32 FullDecodeGray32(const std::string& path) {
-  VipsImage* raw = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL,
-                                            "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
-  if (raw == nullptr) ThrowVips(path);
-  ImagePtr full(raw);
-  // vips_thumbnail_image is vips_thumbnail minus the loader: the same
-  // resize, and no shrink-on-load, by its documentation.
-  if (vips_thumbnail_image(full.get(), &raw, 32, "height", 32, "size", VIPS_SIZE_FORCE, nullptr)) {
-    ThrowVips(path);
-  }
-  ImagePtr thumb(raw);
+namespace {
+
+// sRGB, 8 bits, then Pillow's "L" (ITU-R 601-2 luma, Pillow's fixed-point
+// rounding), as the library's DecodeImage computes it.
+Gray32 LumaOf32x32(ImagePtr thumb, const std::string& path) {
+  VipsImage* raw = nullptr;
   if (vips_colourspace(thumb.get(), &raw, VIPS_INTERPRETATION_sRGB, nullptr) != 0) ThrowVips(path);
   ImagePtr srgb(raw);
   if (vips_cast_uchar(srgb.get(), &raw, nullptr) != 0) ThrowVips(path);
@@ -196,10 +191,33 @@ Gray32 FullDecodeGray32(const std::string& path) {
   Gray32 gray{};
   for (int i = 0; i < 32 * 32; ++i) {
     const unsigned char* p = bytes.get() + static_cast<size_t>(i) * bands;
-    // Pillow's "L", as LoadGray32 computes it.
     gray[i] = static_cast<float>((p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000) >> 16);
   }
   return gray;
+}
+
+}  // namespace
+
+Gray32 FullDecodeGray32(const std::string& path) {
+  VipsImage* raw = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL,
+                                            "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+  if (raw == nullptr) ThrowVips(path);
+  ImagePtr full(raw);
+  // vips_thumbnail_image is vips_thumbnail minus the loader: the same
+  // resize, and no shrink-on-load, by its documentation.
+  if (vips_thumbnail_image(full.get(), &raw, 32, "height", 32, "size", VIPS_SIZE_FORCE, nullptr)) {
+    ThrowVips(path);
+  }
+  return LumaOf32x32(ImagePtr(raw), path);
+}
+
+Gray32 FileThumbnailGray32(const std::string& path) {
+  VipsImage* raw = nullptr;
+  if (vips_thumbnail(path.c_str(), &raw, 32, "height", 32, "size", VIPS_SIZE_FORCE, "fail_on",
+                     VIPS_FAIL_ON_ERROR, nullptr) != 0) {
+    ThrowVips(path);
+  }
+  return LumaOf32x32(ImagePtr(raw), path);
 }
 
 Distances Compare(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {

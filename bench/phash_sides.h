@@ -61,10 +61,16 @@ SideResult RunOurs(const std::vector<std::string>& paths, GrayLoader loader);
 // `draft`) and reads back its hashes and its own timing of its loop.
 SideResult RunPython(const PhashPaths& setup, const std::vector<std::string>& paths, bool draft);
 
-// The libvips pipeline of LoadGray32 (thumbnail to 32x32 ignoring the
-// aspect ratio, sRGB, Pillow's luma) on a fully decoded image: the cost of
-// decoding every pixel, without shrink-on-load.
+// The libvips pipeline of DecodeImage's gray thumbnail (thumbnail to 32x32
+// ignoring the aspect ratio, sRGB, Pillow's luma) on a fully decoded image:
+// the cost of decoding every pixel, without shrink-on-load.
 Gray32 FullDecodeGray32(const std::string& path);
+
+// The same pipeline with shrink-on-load, but libvips reading the file itself
+// (vips_thumbnail on the path): the library's path before LoadImageBytes +
+// DecodeImage (until commit f8339a4), kept to measure what reading the bytes first
+// and decoding from memory changed.
+Gray32 FileThumbnailGray32(const std::string& path);
 
 struct Distances {
   double mean = 0;
