@@ -2,7 +2,8 @@
 # Builds the benchmarks in Release into build-bench/ and runs them all, then
 # prints a summary table. Generated catalogs are cached in the data directory
 # (default /tmp/imgbackfill-bench; the first run generates about 4 GB there,
-# and 60 MB of test JPEGs for the pHash benchmark).
+# 60 MB of test JPEGs for the pHash benchmark and 4,000 small ones for the
+# worker's).
 # See docs/benchmarks.md for what each figure means.
 #
 # Usage: bench/run.sh [--quick] [--data-dir DIR]
@@ -48,7 +49,7 @@ print(sys.version.split()[0], "Pillow", PIL.__version__, "numpy", numpy.__versio
 } | tee "$logs/machine.txt"
 
 # Cheap ones first; query_plans also generates the 10M catalog the others reuse.
-for bench in query_plans start_cost peak_rss enqueue_rate phash; do
+for bench in query_plans start_cost peak_rss enqueue_rate phash worker_throughput; do
   echo
   echo "== bench_$bench"
   "$build/bench/bench_$bench" --data-dir "$data_dir" "${extra[@]}" | tee "$logs/$bench.txt"
@@ -56,6 +57,6 @@ done
 
 echo
 echo "== summary (load at end: $(cut -d' ' -f1-3 /proc/loadavg); total $((SECONDS - started)) s)"
-cat "$logs"/{query_plans,start_cost,peak_rss,enqueue_rate,phash}.txt |
-  awk -F'\t' '$1 == "summary" { printf "%-13s %-62s %s\n", $2, $3, $4 }'
+cat "$logs"/{query_plans,start_cost,peak_rss,enqueue_rate,phash,worker_throughput}.txt |
+  awk -F'\t' '$1 == "summary" { printf "%-17s %-66s %s\n", $2, $3, $4 }'
 echo "(logs in $logs)"
