@@ -89,6 +89,11 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::string& lo
   result.wall_seconds = clock.Seconds();
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.max_rss_kib = usage.ru_maxrss;  // Linux reports kibibytes
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  result.user_seconds = seconds(usage.ru_utime);
+  result.system_seconds = seconds(usage.ru_stime);
   return result;
 }
 

@@ -49,6 +49,8 @@ struct ChildResult {
   int exit_code = -1;  // -1 if a signal ended it
   double wall_seconds = 0;
   int64_t max_rss_kib = 0;  // ru_maxrss from wait4: the child's peak resident set
+  double user_seconds = 0;  // the child's CPU time (all its threads), from wait4
+  double system_seconds = 0;
 };
 ChildResult RunChild(const std::vector<std::string>& argv, const std::string& log_path,
                      const std::vector<std::string>& extra_env = {});

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in Release into build-bench/ and runs them all, then
 # prints a summary table. Generated catalogs are cached in the data directory
-# (default /tmp/imgbackfill-bench; the first run generates about 4 GB there).
+# (default /tmp/imgbackfill-bench; the first run generates about 4 GB there,
+# 60 MB of test JPEGs for the pHash benchmark and 4,000 small ones for the
+# worker's).
 # See docs/benchmarks.md for what each figure means.
 #
 # Usage: bench/run.sh [--quick] [--data-dir DIR]
@@ -40,11 +42,14 @@ started=$SECONDS
   echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
   echo "sqlite:  $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || echo '?')"
+  echo "libvips: $(pkg-config --modversion vips 2>/dev/null || echo '?')"
+  echo "python:  $(/usr/bin/python3 -c 'import sys, PIL, numpy, scipy
+print(sys.version.split()[0], "Pillow", PIL.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)' 2>/dev/null || echo '? (bench_phash needs python3-pil, python3-numpy, python3-scipy)')"
   echo "data:    $data_dir"
 } | tee "$logs/machine.txt"
 
 # Cheap ones first; query_plans also generates the 10M catalog the others reuse.
-for bench in query_plans start_cost peak_rss enqueue_rate; do
+for bench in query_plans start_cost peak_rss enqueue_rate phash worker_throughput; do
   echo
   echo "== bench_$bench"
   "$build/bench/bench_$bench" --data-dir "$data_dir" "${extra[@]}" | tee "$logs/$bench.txt"
@@ -52,6 +57,6 @@ done
 
 echo
 echo "== summary (load at end: $(cut -d' ' -f1-3 /proc/loadavg); total $((SECONDS - started)) s)"
-cat "$logs"/{query_plans,start_cost,peak_rss,enqueue_rate}.txt |
-  awk -F'\t' '$1 == "summary" { printf "%-13s %-62s %s\n", $2, $3, $4 }'
+cat "$logs"/{query_plans,start_cost,peak_rss,enqueue_rate,phash,worker_throughput}.txt |
+  awk -F'\t' '$1 == "summary" { printf "%-17s %-66s %s\n", $2, $3, $4 }'
 echo "(logs in $logs)"
