@@ -211,7 +211,7 @@ TEST_CASE("vectors of the wrong length fail each item permanently, naming both l
   }
 }
 
-TEST_CASE("one image the provider refuses fails alone; the others in its batch get vectors",
+TEST_CASE("one image the provider refuses fails alone, and the others in its batch get vectors",
           "[provider]") {
   // Given a batch of 5 where image 3 has a size the provider refuses (it
   // answers the whole batch 400), the batch is retried image by image: four

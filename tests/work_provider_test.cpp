@@ -188,7 +188,7 @@ TEST_CASE("a vector of the wrong dimension is permanent: dead on the first attem
   CHECK(QueryInt(catalog.db, "SELECT count(*) FROM image_embeddings") == 0);
 }
 
-TEST_CASE("one image the provider refuses fails alone; the rest of its batch completes",
+TEST_CASE("one image the provider refuses fails alone while the rest of its batch completes",
           "[work][provider]") {
   // Given 6 images in one batch, one of them 101x77 pixels, which the
   // provider refuses (400), as a real provider refuses the whole request.

@@ -62,7 +62,7 @@ TEST_CASE("work --until-empty completes every job with pHash, embedding and visi
                  " AND json_extract(result, '$.width') BETWEEN 48 AND 79") == 30);
 }
 
-TEST_CASE("force=false skips stages already current; force=true redoes them", "[work]") {
+TEST_CASE("force=false skips stages already current and force=true redoes them", "[work]") {
   WorkCatalog catalog(1);
   REQUIRE(catalog.Work({}).exit_code == 0);
   const std::string hash = StoredHash(catalog, 1);
@@ -88,7 +88,7 @@ TEST_CASE("a job for an image embedded by another model replaces that vector", "
   CHECK(QueryText(catalog.db, "SELECT embedding_model FROM images") == "local-descriptor-v1");
 }
 
-TEST_CASE("bad image files end dead with a clear error; the rest of their batch completes",
+TEST_CASE("bad image files end dead with a clear error while the rest of their batch completes",
           "[work]") {
   // Given 5 good images and six broken ones in one batch, each broken one
   // ends dead on its first attempt with a message naming the file and the
