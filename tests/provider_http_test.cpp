@@ -31,6 +31,9 @@ class RecordingPacer : public RequestPacer {
   }
   void PauseFor(std::chrono::milliseconds delay) override { pauses.push_back(delay); }
   void Close() override { closed = true; }
+  std::chrono::steady_clock::time_point NextTurn() override {
+    return std::chrono::steady_clock::now();
+  }
 
   int acquired = 0;
   std::vector<std::chrono::milliseconds> pauses;

@@ -76,6 +76,20 @@ TEST_CASE("a pause holds the next request back at least that long, even when unl
   CHECK(Clock::now() - again >= 250ms);
 }
 
+TEST_CASE("the next turn is now for a fresh pacer and one interval after a grant", "[provider]") {
+  // Given 60 requests a minute, a fresh pacer's turn has come; after one
+  // grant the next turn is about a second away (and not before 900 ms,
+  // whatever the machine's load), and a pause pushes it further.
+  auto pacer = MakeRequestPacer(60);
+  CHECK(pacer->NextTurn() <= Clock::now());
+  REQUIRE(pacer->Acquire());
+  const Clock::time_point granted = Clock::now();
+  CHECK(pacer->NextTurn() - granted >= 900ms);
+  CHECK(pacer->NextTurn() - granted <= 1000ms);
+  pacer->PauseFor(std::chrono::hours(1));
+  CHECK(pacer->NextTurn() - Clock::now() >= std::chrono::minutes(59));
+}
+
 TEST_CASE("a closed pacer refuses at once and releases a caller that was waiting", "[provider]") {
   // Given a pacer paused for an hour and a thread waiting in Acquire, Close
   // makes that Acquire return false; later calls return false too. (Were

@@ -39,8 +39,8 @@ bool WaitUntil(Ready ready) {
 }
 
 TEST_CASE("SIGTERM stops claiming, finishes the jobs in flight and exits 0", "[work][signal]") {
-  // Given 200 jobs and a provider answering in 300 ms, the worker holds 20
-  // jobs at a time (concurrency 2 x batch 10). SIGTERM once the provider has
+  // Given 200 jobs and a provider answering in 300 ms, the worker holds 30
+  // jobs at a time ((concurrency 2 + 1) x batch 10). SIGTERM once the provider has
   // seen a request: exit 0, no job left running, the in-flight ones finished,
   // the rest untouched (attempt 0).
   FakeProviderServer server;
@@ -115,6 +115,30 @@ TEST_CASE("the heartbeat keeps a lease alive while a slow provider works", "[wor
   CHECK(server.embed_requests() == 1);
   CHECK_THAT(a.err + b.err, !Contains("lost the lease"));
   CHECK_THAT(a.err, Contains("8 completed, 0 to retry, 0 dead, 0 released, 0 lost"));
+}
+
+TEST_CASE("the worker holds one batch more than its request slots, ready when a slot frees",
+          "[work]") {
+  // Given concurrency 1, batches of 5 and a provider answering in 3 s, the
+  // worker claims 10 jobs at once: 5 for the request in flight, 5 decoded
+  // and batched behind it. While the first request is at the provider (it
+  // sees exactly one), 10 jobs are running and 10 untouched.
+  FakeProviderServer server;
+  server.SetDimension(3072);
+  server.SetLatency(std::chrono::milliseconds(3000));
+  WorkCatalog catalog(20);
+  ChildProcess worker(catalog.WorkArgv(Gemini(server, {"--concurrency", "1", "--batch-size", "5",
+                                                       "--batch-window", "60s"})),
+                      catalog.dir.path(), FakeKeys());
+  REQUIRE(WaitUntil([&] { return server.embed_requests() >= 1; }));
+  CHECK(server.embed_requests() == 1);
+  CHECK(catalog.JobsIn("running") == 10);
+  CHECK(catalog.JobsIn("available") == 10);
+  worker.Signal(SIGTERM);
+  const auto result = worker.Wait();
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(catalog.JobsIn("running") == 0);
 }
 
 TEST_CASE("work with --max-jobs claims at most that many jobs and exits 0", "[work]") {

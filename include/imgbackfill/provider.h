@@ -36,6 +36,9 @@ class RequestPacer {
   virtual bool Acquire() = 0;
   // No request goes before `delay` from now (a 429 with Retry-After).
   virtual void PauseFor(std::chrono::milliseconds delay) = 0;
+  // The earliest moment Acquire would return at once (now or earlier: at
+  // once). Lets a batch wait for its turn while it can still grow.
+  virtual std::chrono::steady_clock::time_point NextTurn() = 0;
   virtual void Close() = 0;
 };
 // requests_per_minute <= 0: unlimited.

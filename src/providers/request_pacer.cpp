@@ -47,6 +47,11 @@ class TokenBucketPacer : public RequestPacer {
     changed_.notify_all();
   }
 
+  Clock::time_point NextTurn() override {
+    std::lock_guard lock(mutex_);
+    return next_;
+  }
+
   void Close() override {
     {
       std::lock_guard lock(mutex_);

@@ -16,19 +16,30 @@ int DecodeThreads() {
 
 }  // namespace
 
-JobPipeline::JobPipeline(Provider& provider, HttpTransport& http, const PipelineOptions& options)
+JobPipeline::JobPipeline(Provider& provider, HttpTransport& http, const PipelineOptions& options,
+                         RequestPacer* pacer)
     : provider_(provider),
       http_(http),
       options_(options),
+      pacer_(pacer),
       requests_(options.concurrency),
-      batcher_(options.batch_size, options.batch_window,
-               [this](std::vector<std::shared_ptr<JobWork>> batch) {
-                 requests_.Post(
-                     [this, batch = std::move(batch)]() mutable { EmbedBatch(std::move(batch)); });
-               }),
+      batcher_(
+          options.batch_size, options.batch_window,
+          [this](std::vector<std::shared_ptr<JobWork>> batch) {
+            PostRequest(
+                [this, batch = std::move(batch)]() mutable { EmbedBatch(std::move(batch)); });
+          },
+          [this] { return RequestCouldGo(); }),
       decoders_(DecodeThreads()) {}
 
-JobPipeline::~JobPipeline() = default;
+JobPipeline::~JobPipeline() {
+  // In the order the stages feed each other: every image prepared, the last
+  // batch sent, every request answered. Request tasks wake the batcher when
+  // they end, so it must outlive the request pool's last task.
+  decoders_.Close();
+  batcher_.Close();
+  requests_.Close();
+}
 
 void JobPipeline::Submit(ClaimedJob claimed) {
   auto work = std::make_shared<JobWork>();
@@ -77,7 +88,7 @@ void JobPipeline::Prepare(const std::shared_ptr<JobWork>& work) {
     Finish(work);
     return;
   }
-  if (work->need_vision) requests_.Post([this, work] { Describe(work); });
+  if (work->need_vision) PostRequest([this, work] { Describe(work); });
   if (work->need_embedding) batcher_.Add(work);
 }
 
@@ -155,6 +166,22 @@ std::vector<std::shared_ptr<JobWork>> JobPipeline::TakeFinished(
   std::vector<std::shared_ptr<JobWork>> done(finished_.begin(), finished_.end());
   finished_.clear();
   return done;
+}
+
+void JobPipeline::PostRequest(std::function<void()> task) {
+  ++requests_outstanding_;
+  requests_.Post([this, task = std::move(task)] {
+    task();
+    --requests_outstanding_;
+    batcher_.Wake();
+  });
+}
+
+std::chrono::steady_clock::time_point JobPipeline::RequestCouldGo() {
+  if (requests_outstanding_.load() >= options_.concurrency) {
+    return std::chrono::steady_clock::time_point::max();
+  }
+  return pacer_ != nullptr ? pacer_->NextTurn() : std::chrono::steady_clock::now();
 }
 
 void JobPipeline::FlushBatches() { batcher_.FlushAll(); }

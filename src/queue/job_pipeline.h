@@ -6,6 +6,7 @@
 // worker's main thread, the only one that talks to the Store.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -47,7 +48,10 @@ struct PipelineOptions {
 
 class JobPipeline {
  public:
-  JobPipeline(Provider& provider, HttpTransport& http, const PipelineOptions& options);
+  // `pacer` (may be null) is the provider's: a partial batch waits for its
+  // next turn rather than for a request slot behind it.
+  JobPipeline(Provider& provider, HttpTransport& http, const PipelineOptions& options,
+              RequestPacer* pacer);
   // Waits for every submitted job to finish its stages.
   ~JobPipeline();
 
@@ -67,19 +71,23 @@ class JobPipeline {
   void StageFailed(JobWork& work, const char* stage, Failure failure);
   void StageDone(const std::shared_ptr<JobWork>& work);
   void Finish(const std::shared_ptr<JobWork>& work);
+  // Runs `task` on the request pool, counting it until it has run.
+  void PostRequest(std::function<void()> task);
+  std::chrono::steady_clock::time_point RequestCouldGo();
 
   Provider& provider_;
   HttpTransport& http_;
   const PipelineOptions options_;
+  RequestPacer* const pacer_;
+  std::atomic<int> requests_outstanding_{0};  // posted and not yet run to the end
 
   std::mutex finished_mu_;
   std::condition_variable finished_ready_;
   std::deque<std::shared_ptr<JobWork>> finished_;
   bool woken_ = false;
 
-  // Destroyed in reverse order: the decode pool drains first (feeding the
-  // batcher and the request pool), then the batcher sends its last batch
-  // into the request pool, which drains last.
+  // Constructed in this order (the batcher posts into the request pool);
+  // the destructor closes them decoders first (see there).
   ThreadPool requests_;
   EmbedBatcher<std::shared_ptr<JobWork>> batcher_;
   ThreadPool decoders_;

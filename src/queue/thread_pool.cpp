@@ -8,13 +8,17 @@ ThreadPool::ThreadPool(int threads) {
   for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { Close(); }
+
+void ThreadPool::Close() {
   {
     std::lock_guard lock(mu_);
     closing_ = true;
   }
   ready_.notify_all();
-  for (auto& thread : threads_) thread.join();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 void ThreadPool::Post(std::function<void()> task) {

@@ -1,5 +1,6 @@
-// A fixed set of threads running posted tasks in order of posting. The
-// destructor runs what is already queued, then joins.
+// A fixed set of threads running posted tasks in order of posting. Close
+// (or the destructor) runs what is already queued, then joins; nothing may
+// be posted after it.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +20,7 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void Post(std::function<void()> task);
+  void Close();
 
  private:
   void Loop();

@@ -34,7 +34,8 @@ class Worker {
         env_(env),
         pipeline_(provider, http,
                   PipelineOptions{options.concurrency, options.batch_size, options.batch_window,
-                                  options.load}),
+                                  options.load},
+                  env.pacer),
         started_(Clock::now()) {
     policy_.max_attempts = options.max_attempts;
     policy_.base_delay = options.retry_delay;
@@ -45,8 +46,26 @@ class Worker {
 
  private:
   int Capacity() const {
-    // Enough claimed work to fill every request slot with a full batch.
-    return std::max(1, options_.concurrency * options_.batch_size);
+    // Every request slot's full batch, and one batch more: when an answer
+    // comes back, the next batch is decoded and waiting for its slot rather
+    // than claimed only then (docs/benchmarks.md, finding G). The jobs held
+    // ahead wait one request's latency, far inside their lease.
+    return std::max(1, (options_.concurrency + 1) * options_.batch_size);
+  }
+  // How many jobs to claim now: the free capacity (within --max-jobs), or
+  // 0 while that is less than a batch and jobs are in hand. Claims come a
+  // batch at a time, not a job at a time as results are recorded one by
+  // one: a transaction per batch rather than per job.
+  int ClaimSize() const {
+    int want = Capacity() - static_cast<int>(in_flight_.size());
+    int enough = options_.batch_size;
+    if (options_.max_jobs > 0) {
+      const int64_t left = options_.max_jobs - summary_.claimed;
+      want = static_cast<int>(std::min<int64_t>(want, left));
+      enough = static_cast<int>(std::min<int64_t>(enough, left));
+    }
+    if (want <= 0 || (want < enough && !in_flight_.empty())) return 0;
+    return want;
   }
   bool ShouldStop();
   void BeginStopping();
@@ -91,11 +110,8 @@ void Worker::BeginStopping() {
 }
 
 bool Worker::Claim() {
-  int want = Capacity() - static_cast<int>(in_flight_.size());
-  if (options_.max_jobs > 0) {
-    want = static_cast<int>(std::min<int64_t>(want, options_.max_jobs - summary_.claimed));
-  }
-  if (want <= 0) return true;
+  const int want = ClaimSize();
+  if (want == 0) return true;
   std::vector<ClaimedJob> jobs = store_.ClaimJobs(
       ClaimParams{env_.owner, want, options_.lease.count(), options_.max_attempts});
   summary_.claimed += static_cast<int64_t>(jobs.size());
@@ -207,8 +223,7 @@ WorkerSummary Worker::Run() {
 
     Clock::time_point wake = next_heartbeat_;
     if (!stopping_ && !max_jobs_reached) {
-      const bool room = static_cast<int>(in_flight_.size()) < Capacity();
-      wake = std::min(wake, room ? next_claim : wake);
+      if (ClaimSize() > 0) wake = std::min(wake, next_claim);
     }
     // Signals are polled at least this often.
     wake = std::min(wake, Clock::now() + milliseconds(100));
