@@ -156,6 +156,44 @@ TEST_CASE("a good JPEG and PNG decode with their size, format and thumbnails", "
   CHECK(Decode(testing::EncodeJpeg(64, 64, 1)).encoded.empty());  // not asked for
 }
 
+// `jpeg` with one more segment (marker, payload) right after its SOI.
+std::string WithSegment(const std::string& jpeg, unsigned char marker, const std::string& payload) {
+  const size_t length = payload.size() + 2;
+  std::string segment = {'\xFF', static_cast<char>(marker), static_cast<char>(length >> 8),
+                         static_cast<char>(length & 0xFF)};
+  return jpeg.substr(0, 2) + segment + payload + jpeg.substr(2);
+}
+
+TEST_CASE("a fitting JPEG with nothing to strip is sent as it is, and metadata makes a fresh copy",
+          "[image]") {
+  // Given a 320x240 JPEG of only tables and frame (EncodeJpeg's file, which
+  // carries libvips' EXIF, through the worker's own re-encode, which strips
+  // it) and a 1024 box, the provider gets the file's own bytes. The same
+  // file with an EXIF segment (an empty IFD) or a comment, or too large for
+  // a 256 box, is re-encoded: the copy is a JPEG without the segment's text.
+  const std::string with_exif = testing::EncodeJpeg(320, 240, 3);
+  REQUIRE(with_exif.find("Exif") != std::string::npos);
+  const std::string plain = Decode(with_exif, 1024).encoded;
+  REQUIRE(plain.find("Exif") == std::string::npos);
+  CHECK(Decode(plain, 1024).encoded == plain);
+
+  const std::string exif = WithSegment(
+      plain, 0xE1, std::string("Exif\0\0II*\0\x08\0\0\0\0\0\0\0\0\0", 20));
+  const std::string comment = WithSegment(plain, 0xFE, "GPS 41.8781 N 87.6298 W");
+  for (const std::string& source : {exif, comment}) {
+    const DecodedImage decoded = Decode(source, 1024);
+    CHECK(decoded.encoded != source);
+    CHECK(decoded.encoded.find("Exif") == std::string::npos);
+    CHECK(decoded.encoded.find("GPS") == std::string::npos);
+    CHECK(Decode(decoded.encoded).width == 320);
+  }
+  const DecodedImage shrunk = Decode(plain, 256);
+  CHECK(shrunk.encoded != plain);
+  CHECK(Decode(shrunk.encoded).width == 256);
+  // The pHash does not depend on which way the provider's copy was made.
+  CHECK(Decode(exif, 1024).gray == Decode(plain, 1024).gray);
+}
+
 TEST_CASE("different images hash differently and the same bytes hash the same", "[image]") {
   const std::string a = testing::EncodeJpeg(300, 200, 1);
   CHECK(a == testing::EncodeJpeg(300, 200, 1));  // the generator is deterministic

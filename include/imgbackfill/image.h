@@ -49,7 +49,11 @@ struct DecodedImage {
   std::vector<uint8_t> rgb;
   // The image as a hosted provider receives it: a JPEG (quality 85, sRGB,
   // alpha flattened on white, metadata stripped, EXIF orientation applied)
-  // whose long side is at most encode_max_side (never upscaled).
+  // whose long side is at most encode_max_side (never upscaled). A source
+  // that already is such a JPEG (within the box, gray or sRGB, no segment
+  // but JFIF, tables and frame, at most one byte per pixel) is sent as its
+  // own bytes: re-encoding it would cost more CPU than the rest of its
+  // decode and change nothing a provider needs.
   std::string encoded;
   std::string encoded_mime = "image/jpeg";
 };

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 #include <vips/vips.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -179,6 +180,38 @@ std::string Jpeg(std::string_view bytes, const std::string& name, int max_side) 
   return {static_cast<const char*>(buffer), length};
 }
 
+// Whether a JPEG's header holds nothing but what is needed to decode it:
+// JFIF (APP0), quantization and Huffman tables, restart interval and a
+// baseline, extended or progressive frame. Any other segment (EXIF, XMP,
+// ICC, Adobe, a comment) may carry metadata to strip or colour to convert.
+// libvips does not report every one of them (comments), so the markers are
+// read here.
+bool PlainJpeg(std::string_view bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t size = bytes.size();
+  if (size < 4 || b[0] != 0xFF || b[1] != 0xD8) return false;
+  size_t pos = 2;
+  while (pos + 4 <= size) {
+    if (b[pos] != 0xFF) return false;
+    const unsigned char marker = b[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0xDA) return true;  // start of scan: the header is over
+    switch (marker) {
+      case 0xE0: case 0xDB: case 0xC4: case 0xDD: case 0xC0: case 0xC1: case 0xC2:
+        break;
+      default:
+        return false;
+    }
+    const size_t length = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+    if (length < 2) return false;
+    pos += 2 + length;
+  }
+  return false;
+}
+
 }  // namespace
 
 DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
@@ -198,6 +231,8 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
   // The header alone: the pixel limit is checked before a single pixel of a
   // decompression bomb is decoded.
   DecodedImage decoded;
+  int bands = 0;
+  VipsInterpretation interpretation = VIPS_INTERPRETATION_ERROR;
   {
     VipsImage* raw = vips_image_new_from_buffer(bytes.data(), bytes.size(), "", "access",
                                                 VIPS_ACCESS_SEQUENTIAL, nullptr);
@@ -205,6 +240,8 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
     ImagePtr header(raw);
     decoded.width = vips_image_get_width(header.get());
     decoded.height = vips_image_get_height(header.get());
+    bands = vips_image_get_bands(header.get());
+    interpretation = vips_image_get_interpretation(header.get());
     const char* used = nullptr;
     if (vips_image_get_string(header.get(), VIPS_META_LOADER, &used) == 0 && used) {
       const std::string_view nickname = used;  // "jpegload_buffer"
@@ -219,7 +256,19 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
   }
   decoded.gray = Gray(bytes, name);
   if (options.want_rgb) decoded.rgb = Rgb(bytes, name);
-  if (options.encode_max_side > 0) decoded.encoded = Jpeg(bytes, name, options.encode_max_side);
+  if (options.encode_max_side > 0) {
+    const bool fits = decoded.width <= options.encode_max_side &&
+                      decoded.height <= options.encode_max_side;
+    const bool plain_colour = (bands == 1 && interpretation == VIPS_INTERPRETATION_B_W) ||
+                              (bands == 3 && interpretation == VIPS_INTERPRETATION_sRGB);
+    // One byte per pixel is about four times what quality 85 takes.
+    const bool compact = bytes.size() <= static_cast<size_t>(std::max<int64_t>(pixels, 16384));
+    if (decoded.format == "jpeg" && fits && plain_colour && compact && PlainJpeg(bytes)) {
+      decoded.encoded = std::string(bytes);  // already decoded whole by Gray: not truncated
+    } else {
+      decoded.encoded = Jpeg(bytes, name, options.encode_max_side);
+    }
+  }
   return decoded;
 }
 
