@@ -177,8 +177,8 @@ TEST_CASE("a fitting JPEG with nothing to strip is sent as it is, and metadata m
   REQUIRE(plain.find("Exif") == std::string::npos);
   CHECK(Decode(plain, 1024).encoded == plain);
 
-  const std::string exif = WithSegment(
-      plain, 0xE1, std::string("Exif\0\0II*\0\x08\0\0\0\0\0\0\0\0\0", 20));
+  const std::string exif =
+      WithSegment(plain, 0xE1, std::string("Exif\0\0II*\0\x08\0\0\0\0\0\0\0\0\0", 20));
   const std::string comment = WithSegment(plain, 0xFE, "GPS 41.8781 N 87.6298 W");
   for (const std::string& source : {exif, comment}) {
     const DecodedImage decoded = Decode(source, 1024);

@@ -200,7 +200,13 @@ bool PlainJpeg(std::string_view bytes) {
     }
     if (marker == 0xDA) return true;  // start of scan: the header is over
     switch (marker) {
-      case 0xE0: case 0xDB: case 0xC4: case 0xDD: case 0xC0: case 0xC1: case 0xC2:
+      case 0xE0:
+      case 0xDB:
+      case 0xC4:
+      case 0xDD:
+      case 0xC0:
+      case 0xC1:
+      case 0xC2:
         break;
       default:
         return false;
@@ -257,8 +263,8 @@ DecodedImage DecodeImage(std::string_view bytes, const std::string& name,
   decoded.gray = Gray(bytes, name);
   if (options.want_rgb) decoded.rgb = Rgb(bytes, name);
   if (options.encode_max_side > 0) {
-    const bool fits = decoded.width <= options.encode_max_side &&
-                      decoded.height <= options.encode_max_side;
+    const bool fits =
+        decoded.width <= options.encode_max_side && decoded.height <= options.encode_max_side;
     const bool plain_colour = (bands == 1 && interpretation == VIPS_INTERPRETATION_B_W) ||
                               (bands == 3 && interpretation == VIPS_INTERPRETATION_sRGB);
     // One byte per pixel is about four times what quality 85 takes.

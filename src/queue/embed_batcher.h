@@ -32,10 +32,7 @@ class EmbedBatcher {
   using Gate = std::function<TimePoint()>;
 
   EmbedBatcher(int batch_size, std::chrono::milliseconds window, Send send, Gate gate = nullptr)
-      : batch_size_(batch_size),
-        window_(window),
-        send_(std::move(send)),
-        gate_(std::move(gate)) {
+      : batch_size_(batch_size), window_(window), send_(std::move(send)), gate_(std::move(gate)) {
     timer_ = std::thread([this] { TimerLoop(); });
   }
   ~EmbedBatcher() { Close(); }
