@@ -381,10 +381,13 @@ int main(int argc, char** argv) {
   // the common options.
   // --log-level LEVEL: the child's (default info; debug logs every claim and
   // completion, at some cost). --binary PATH: another build of imgbackfill
-  // (to compare a change against this one).
+  // (to measure it instead of this one). --baseline PATH: another build
+  // measured side by side with this one, each trial running both in
+  // alternating order, with the ratio of their jobs/s.
   std::string only;
   std::string log_level = "info";
   std::string binary = IMGBACKFILL_BINARY;
+  std::string baseline;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--only" && i + 1 < argc) {
@@ -393,6 +396,8 @@ int main(int argc, char** argv) {
       log_level = argv[++i];
     } else if (std::string(argv[i]) == "--binary" && i + 1 < argc) {
       binary = argv[++i];
+    } else if (std::string(argv[i]) == "--baseline" && i + 1 < argc) {
+      baseline = argv[++i];
     } else {
       argv[kept++] = argv[i];
     }
@@ -431,61 +436,86 @@ int main(int argc, char** argv) {
         "worker throughput: imgbackfill work against the fake Gemini (%lld ms latency, %d-float "
         "vectors), %dx%d JPEGs, %d trial(s) per configuration, alternating\n",
         static_cast<long long>(kLatency.count()), kDimension, kImageWidth, kImageHeight, trials);
+    // Each side is a binary measured; the baseline's rows carry its label.
+    std::vector<std::pair<std::string, std::string>> sides = {{"", binary}};
+    if (!baseline.empty()) {
+      sides.emplace_back("-baseline", baseline);
+      std::printf("baseline: %s, measured alternately with %s\n", baseline.c_str(), binary.c_str());
+    }
     std::map<std::string, std::vector<Trial>> results;
     for (int i = 0; i < trials; ++i) {
       for (size_t k = 0; k < configs.size(); ++k) {
         const Config& c = configs[i % 2 == 0 ? k : configs.size() - 1 - k];
-        const Trial t = RunTrial(c, masters[c.jobs], options, binary, log_level, i + 1);
-        results[c.name].push_back(t);
-        std::printf(
-            "  %-21s trial %d: %5d jobs in %6.2f s = %6.1f jobs/s (bound %4.0f: %.2f); first "
-            "request at %.3f s, last answer at %.3f s, exit at %.3f s; steady %.2f, slots busy "
-            "%.2f, refill %.0f ms; %d requests (%s); CPU per image: worker %.2f ms, fake %.2f ms\n",
-            c.name.c_str(), i + 1, c.jobs, t.wall, t.JobsPerSecond(c.jobs), c.Bound(),
-            t.JobsPerSecond(c.jobs) / c.Bound(), t.first_request, t.last_answer, t.wall,
-            c.jobs / t.SteadyWindow() / c.Bound(), t.slots_busy, 1000 * t.refill, t.requests,
-            Sizes(t.batch_sizes).c_str(), 1000 * t.child_cpu / c.jobs, 1000 * t.fake_cpu / c.jobs);
-        std::fflush(stdout);
+        for (size_t n = 0; n < sides.size(); ++n) {
+          const auto& [suffix, path] = sides[(i + k + n) % sides.size()];
+          const Trial t = RunTrial(c, masters[c.jobs], options, path, log_level, i + 1);
+          results[c.name + suffix].push_back(t);
+          std::printf(
+              "  %-30s trial %d: %5d jobs in %6.2f s = %6.1f jobs/s (bound %4.0f: %.2f); first "
+              "request at %.3f s, last answer at %.3f s, exit at %.3f s; steady %.2f, slots busy "
+              "%.2f, refill %.0f ms; %d requests (%s); CPU per image: worker %.2f ms, fake %.2f "
+              "ms\n",
+              (c.name + suffix).c_str(), i + 1, c.jobs, t.wall, t.JobsPerSecond(c.jobs), c.Bound(),
+              t.JobsPerSecond(c.jobs) / c.Bound(), t.first_request, t.last_answer, t.wall,
+              c.jobs / t.SteadyWindow() / c.Bound(), t.slots_busy, 1000 * t.refill, t.requests,
+              Sizes(t.batch_sizes).c_str(), 1000 * t.child_cpu / c.jobs,
+              1000 * t.fake_cpu / c.jobs);
+          std::fflush(stdout);
+        }
       }
     }
 
     std::printf(
         "\nmedians per configuration (bound = min(rate x batch, concurrency x batch / "
         "latency)):\n");
-    std::printf("  %-21s %5s %5s %6s %5s %7s %6s %6s %5s %5s %6s %5s %6s %6s\n", "config", "jobs",
+    std::printf("  %-30s %5s %5s %6s %5s %7s %6s %6s %5s %5s %6s %5s %6s %6s\n", "config", "jobs",
                 "bound", "jobs/s", "whole", "start s", "tail s", "steady", "ideal", "busy",
                 "refill", "batch", "cpu ms", "fake ms");
     for (const Config& c : configs) {
-      const std::vector<Trial>& ts = results[c.name];
-      std::vector<double> rate, whole, steady, start, tail, busy, refill, batch, child_cpu,
-          fake_cpu;
-      for (const Trial& t : ts) {
-        rate.push_back(t.JobsPerSecond(c.jobs));
-        whole.push_back(t.JobsPerSecond(c.jobs) / c.Bound());
-        steady.push_back(c.jobs / t.SteadyWindow() / c.Bound());
-        busy.push_back(t.slots_busy);
-        refill.push_back(1000 * t.refill);
-        batch.push_back(static_cast<double>(t.images_embedded) / t.requests);
-        start.push_back(t.first_request);
-        tail.push_back(t.wall - t.last_answer);
-        child_cpu.push_back(1000 * t.child_cpu / c.jobs);
-        fake_cpu.push_back(1000 * t.fake_cpu / c.jobs);
+      for (const auto& [suffix, path] : sides) {
+        const std::string name = c.name + suffix;
+        const std::vector<Trial>& ts = results[name];
+        std::vector<double> rate, whole, steady, start, tail, busy, refill, batch, child_cpu,
+            fake_cpu;
+        for (const Trial& t : ts) {
+          rate.push_back(t.JobsPerSecond(c.jobs));
+          whole.push_back(t.JobsPerSecond(c.jobs) / c.Bound());
+          steady.push_back(c.jobs / t.SteadyWindow() / c.Bound());
+          busy.push_back(t.slots_busy);
+          refill.push_back(1000 * t.refill);
+          batch.push_back(static_cast<double>(t.images_embedded) / t.requests);
+          start.push_back(t.first_request);
+          tail.push_back(t.wall - t.last_answer);
+          child_cpu.push_back(1000 * t.child_cpu / c.jobs);
+          fake_cpu.push_back(1000 * t.fake_cpu / c.jobs);
+        }
+        // A perfect worker: full batches, sent as soon as the concurrency
+        // and the rate allow.
+        const double ideal = c.jobs / c.IdealWindow(c.jobs / c.batch_size) / c.Bound();
+        std::printf(
+            "  %-30s %5d %5.0f %6.1f %5.2f %7.3f %6.3f %6.2f %5.2f %5.2f %6.0f %5.1f %6.2f %6.2f\n",
+            name.c_str(), c.jobs, c.Bound(), Median(rate), Median(whole), Median(start),
+            Median(tail), Median(steady), ideal, Median(busy), Median(refill), Median(batch),
+            Median(child_cpu), Median(fake_cpu));
+        const std::string label = Format("%s, bound %.0f/s:", name.c_str(), c.Bound());
+        Summary("worker_throughput", label + " jobs/s", Format("%.1f", Median(rate)));
+        Summary("worker_throughput", label + " fraction, whole run",
+                Format("%.2f (%.2f to %.2f)", Median(whole), Min(whole), Max(whole)));
+        Summary("worker_throughput", label + " fraction, steady",
+                Format("%.2f (ideal %.2f; slots busy %.2f; %.1f images per request)",
+                       Median(steady), ideal, Median(busy), Median(batch)));
       }
-      // A perfect worker: full batches, sent as soon as the concurrency
-      // and the rate allow.
-      const double ideal = c.jobs / c.IdealWindow(c.jobs / c.batch_size) / c.Bound();
-      std::printf(
-          "  %-21s %5d %5.0f %6.1f %5.2f %7.3f %6.3f %6.2f %5.2f %5.2f %6.0f %5.1f %6.2f %6.2f\n",
-          c.name.c_str(), c.jobs, c.Bound(), Median(rate), Median(whole), Median(start),
-          Median(tail), Median(steady), ideal, Median(busy), Median(refill), Median(batch),
-          Median(child_cpu), Median(fake_cpu));
-      const std::string label = Format("%s, bound %.0f/s:", c.name.c_str(), c.Bound());
-      Summary("worker_throughput", label + " jobs/s", Format("%.1f", Median(rate)));
-      Summary("worker_throughput", label + " fraction, whole run",
-              Format("%.2f (%.2f to %.2f)", Median(whole), Min(whole), Max(whole)));
-      Summary("worker_throughput", label + " fraction, steady",
-              Format("%.2f (ideal %.2f; slots busy %.2f; %.1f images per request)", Median(steady),
-                     ideal, Median(busy), Median(batch)));
+      if (!baseline.empty()) {
+        // Trial by trial (the two ran back to back), then the median.
+        std::vector<double> ratios;
+        const auto& ours = results[c.name];
+        const auto& base = results[c.name + "-baseline"];
+        for (size_t t = 0; t < ours.size() && t < base.size(); ++t) {
+          ratios.push_back(base[t].wall / ours[t].wall);
+        }
+        Summary("worker_throughput", c.name + ": jobs/s, this build / baseline",
+                Format("%.2f (%.2f to %.2f)", Median(ratios), Min(ratios), Max(ratios)));
+      }
     }
     std::printf(
         "whole: (jobs / wall time) / bound. start: spawn to the first embedding request. tail: "
