@@ -31,11 +31,13 @@ class RecordingPacer : public RequestPacer {
   }
   void PauseFor(std::chrono::milliseconds delay) override { pauses.push_back(delay); }
   void Close() override { closed = true; }
+  void Report(std::optional<std::string> failure) override { reports.push_back(failure); }
   std::chrono::steady_clock::time_point NextTurn() override {
     return std::chrono::steady_clock::now();
   }
 
   int acquired = 0;
+  std::vector<std::optional<std::string>> reports;  // per request sent: the failure or none
   std::vector<std::chrono::milliseconds> pauses;
   bool closed = false;
 };
@@ -165,6 +167,12 @@ TEST_CASE("a 500 is a transient failure of every item, and of a description", "[
   REQUIRE(std::holds_alternative<Failure>(vision));
   CHECK(std::get<Failure>(vision).transient);
   CHECK(hosted.server.embed_requests() == 1);  // a transient failure is not split up
+  // Both went to the pacer's outage breaker as failures of the provider.
+  REQUIRE(hosted.pacer.reports.size() == 2);
+  for (const auto& report : hosted.pacer.reports) {
+    REQUIRE(report.has_value());
+    CHECK_THAT(*report, Contains("500"));
+  }
 }
 
 TEST_CASE("a server slower than the request timeout is a transient timeout", "[provider]") {
@@ -247,6 +255,9 @@ TEST_CASE("one image the provider refuses fails alone, and the others in its bat
   }
   CHECK(hosted.server.embed_requests() == 6);  // the batch, then each image
   CHECK(hosted.pacer.acquired == 6);           // every request waited its turn
+  // A refusal of the request (400) and the answers show the provider up:
+  // nothing for the outage breaker.
+  CHECK(hosted.pacer.reports == std::vector<std::optional<std::string>>(6));
 }
 
 TEST_CASE("a wrong key fails permanently, at once, and the key appears in no message",

@@ -1,5 +1,6 @@
 // The request pacer (--rate) and base64, the two small pieces every hosted
 // provider request goes through.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -104,6 +105,88 @@ TEST_CASE("a closed pacer refuses at once and releases a caller that was waiting
   waiter.join();
   CHECK_FALSE(granted);
   CHECK_FALSE(pacer->Acquire());
+}
+
+PacerOptions Outage(std::chrono::milliseconds pause) {
+  PacerOptions options;
+  options.provider = "fake";
+  options.outage_after = 5;
+  options.outage_pause = pause;
+  return options;
+}
+
+// `count` requests that each fail.
+void Fail(RequestPacer& pacer, int count) {
+  for (int i = 0; i < count; ++i) {
+    REQUIRE(pacer.Acquire());
+    pacer.Report("fake answered HTTP 503");
+  }
+}
+
+TEST_CASE("five failed requests in a row hold every request for the outage pause", "[provider]") {
+  // Given an outage pause of 300 ms, four failures leave requests free; the
+  // fifth holds the next one back at least 300 ms.
+  auto pacer = MakeRequestPacer(Outage(300ms));
+  Fail(*pacer, 4);
+  CHECK(pacer->NextTurn() <= Clock::now());
+  Fail(*pacer, 1);
+  const Clock::time_point opened = Clock::now();
+  CHECK(pacer->NextTurn() > opened);
+  REQUIRE(pacer->Acquire());
+  CHECK(Clock::now() - opened >= 250ms);
+}
+
+TEST_CASE("failures broken by an answer do not add up to an outage", "[provider]") {
+  auto pacer = MakeRequestPacer(Outage(std::chrono::hours(1)));
+  Fail(*pacer, 4);
+  REQUIRE(pacer->Acquire());
+  pacer->Report(std::nullopt);
+  Fail(*pacer, 4);
+  CHECK(pacer->NextTurn() <= Clock::now());
+}
+
+TEST_CASE("in an outage one request tries the provider alone and its answer frees the rest",
+          "[provider]") {
+  // Given an outage whose 10 ms pause has passed, the first Acquire is the
+  // probe; a second one waits (100 ms here, and NextTurn says "not before
+  // the probe is reported") until the probe reports an answer.
+  auto pacer = MakeRequestPacer(Outage(10ms));
+  Fail(*pacer, 5);
+  REQUIRE(pacer->Acquire());  // the probe
+  std::atomic<bool> second_went{false};
+  std::thread second([&] { second_went = pacer->Acquire(); });
+  std::this_thread::sleep_for(100ms);
+  CHECK_FALSE(second_went);
+  CHECK(pacer->NextTurn() == Clock::time_point::max());
+  pacer->Report(std::nullopt);
+  second.join();
+  CHECK(second_went);
+  pacer->Report(std::nullopt);
+  CHECK(pacer->NextTurn() <= Clock::now());
+}
+
+TEST_CASE("a failed probe doubles the outage pause", "[provider]") {
+  // Given a 200 ms first pause, the probe after it fails: the next request
+  // waits at least 400 ms from then.
+  auto pacer = MakeRequestPacer(Outage(200ms));
+  Fail(*pacer, 5);
+  REQUIRE(pacer->Acquire());
+  pacer->Report("fake answered HTTP 503");
+  const Clock::time_point failed = Clock::now();
+  REQUIRE(pacer->Acquire());
+  CHECK(Clock::now() - failed >= 350ms);
+}
+
+TEST_CASE("closing the pacer releases a request waiting for an outage probe", "[provider]") {
+  auto pacer = MakeRequestPacer(Outage(10ms));
+  Fail(*pacer, 5);
+  REQUIRE(pacer->Acquire());  // the probe, never reported
+  bool granted = true;
+  std::thread waiter([&] { granted = pacer->Acquire(); });
+  std::this_thread::sleep_for(50ms);
+  pacer->Close();
+  waiter.join();
+  CHECK_FALSE(granted);
 }
 
 }  // namespace

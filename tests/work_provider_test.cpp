@@ -145,6 +145,33 @@ TEST_CASE("a provider failing on every attempt ends the job dead after --max-att
   CHECK(QueryInt(catalog.db, "SELECT count(*) FROM image_phash") == 2);
 }
 
+TEST_CASE("an outage holds requests back rather than spending every job's attempts in it",
+          "[work][provider]") {
+  // Given a provider answering 503 to everything for 1.5 s, and 30 jobs: after
+  // 5 failed requests in a row the worker holds every request, then tries
+  // one alone after 100 ms, 200 ms, 400 ms... So the outage sees at most
+  // those 5, the one other request in flight (concurrency 2) and a probe per
+  // pause: 15 at the very most, where jobs retried on their own schedule
+  // would keep sending. With --max-attempts 20 no job can fail that often,
+  // so all 30 complete once the provider is back.
+  FakeProviderServer server;
+  server.SetDimension(kGeminiDimension);
+  server.FailFor(std::chrono::milliseconds(1500), 503);
+  WorkCatalog catalog(30);
+  const auto result = catalog.Work(
+      {"--model", "gemini-embedding-001", "--gemini-base-url", server.gemini_base_url(),
+       "--retry-delay", "100ms", "--max-attempts", "20", "--concurrency", "2", "--batch-size", "5"},
+      FakeKeys());
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(catalog.JobsIn("completed") == 30);
+  CHECK(server.failed_requests() >= 5);
+  CHECK(server.failed_requests() <= 15);
+  CHECK_THAT(result.err, Contains("5 requests in a row failed") &&
+                             Contains("holding every request for 0.1s") &&
+                             Contains("answers again"));
+}
+
 TEST_CASE("a provider slower than --request-timeout is a transient timeout", "[work][provider]") {
   FakeProviderServer server;
   server.SetDimension(kGeminiDimension);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -26,22 +27,43 @@ struct PreparedImage {
 using EmbedOutcome = std::variant<std::vector<float>, Failure>;
 using VisionOutcome = std::variant<std::string, Failure>;  // JSON object text
 
-// Paces the HTTP requests of one provider (--rate, requests per minute) and
-// holds them all back after a 429's Retry-After. Thread-safe.
+// Paces the HTTP requests of one provider (--rate, requests per minute),
+// holds them all back after a 429's Retry-After, and through an outage:
+// after `outage_after` requests in a row fail transiently (connection,
+// timeout, 429, 5xx), every request waits `outage_pause`, then one request
+// alone tries the provider; while it fails the pause doubles (up to
+// `outage_max_pause`), and the first answer lets everything go again. So an
+// outage costs the attempts of the few jobs whose requests went, not those
+// of every job the worker would otherwise have sent into it. Thread-safe.
 class RequestPacer {
  public:
   virtual ~RequestPacer() = default;
   // Blocks until the next request may go. Returns false (at once) when the
-  // pacer was closed for shutdown: do not send.
+  // pacer was closed for shutdown: do not send. A request that went must be
+  // reported (Report), whatever its outcome.
   virtual bool Acquire() = 0;
+  // What became of a request that Acquire let go: answered (any answer that
+  // shows the provider up: 2xx, or a 4xx about the request itself), or not
+  // (`failure` names why: a transient failure of the provider).
+  virtual void Report(std::optional<std::string> failure) = 0;
   // No request goes before `delay` from now (a 429 with Retry-After).
   virtual void PauseFor(std::chrono::milliseconds delay) = 0;
   // The earliest moment Acquire would return at once (now or earlier: at
-  // once). Lets a batch wait for its turn while it can still grow.
+  // once; time_point::max(): not before a request in flight is reported).
+  // Lets a batch wait for its turn while it can still grow.
   virtual std::chrono::steady_clock::time_point NextTurn() = 0;
   virtual void Close() = 0;
 };
-// requests_per_minute <= 0: unlimited.
+
+struct PacerOptions {
+  std::string provider;            // for log lines: "gemini"
+  double requests_per_minute = 0;  // <= 0: unlimited
+  int outage_after = 5;            // transient failures in a row
+  std::chrono::milliseconds outage_pause{30'000};
+  std::chrono::milliseconds outage_max_pause{600'000};
+};
+std::unique_ptr<RequestPacer> MakeRequestPacer(const PacerOptions& options);
+// requests_per_minute <= 0: unlimited; outage handling as PacerOptions'.
 std::unique_ptr<RequestPacer> MakeRequestPacer(double requests_per_minute);
 
 // Fields left empty (or 0) are filled by MakeProvider from the model

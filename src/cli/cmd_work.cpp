@@ -152,7 +152,8 @@ void AddWorkCommand(CLI::App& app, const GlobalOptions& global, Action& action) 
       ->check(Duration())
       ->capture_default_str();
   cmd->add_option("--retry-delay", flags->retry_delay,
-                  "First retry delay; doubles per attempt, +-25% jitter")
+                  "First retry delay; doubles per attempt, +-25% jitter. Also the first pause "
+                  "of every request after 5 failures in a row (an outage)")
       ->check(Duration())
       ->capture_default_str();
   cmd->add_option("--poll-interval", flags->poll_interval,
@@ -165,7 +166,13 @@ void AddWorkCommand(CLI::App& app, const GlobalOptions& global, Action& action) 
       const ProviderConfig provider_config = MakeProviderConfig(*flags);
       auto store = OpenCurrentStore(global);
       auto http = MakeCurlTransport();
-      auto pacer = MakeRequestPacer(flags->rate);
+      PacerOptions pacing;
+      pacing.provider = provider_config.provider;
+      pacing.requests_per_minute = flags->rate;
+      // An outage's first pause is a job's first retry delay: both say how
+      // soon a failed provider is worth asking again.
+      pacing.outage_pause = DurationFlag(flags->retry_delay);
+      auto pacer = MakeRequestPacer(pacing);
       auto provider = MakeProvider(provider_config, *http, *pacer);
 
       WorkerOptions options;

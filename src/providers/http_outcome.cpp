@@ -131,12 +131,12 @@ Failure MalformedAnswer(const ApiClient& api, std::string_view what) {
       Redact("malformed answer from " + api.provider + ": " + std::string(what), api.secret));
 }
 
-JsonOutcome PostJson(const ApiClient& api, const std::string& url,
+namespace {
+
+// One request the pacer let go, and what its answer means.
+JsonOutcome SendJson(const ApiClient& api, const std::string& url,
                      std::vector<std::pair<std::string, std::string>> headers,
                      const nlohmann::json& body) {
-  if (!api.pacer->Acquire())
-    return ApiFailure{Failure::Transient(api.provider + ": shutting down")};
-
   HttpRequest request;
   request.method = "POST";
   request.url = url;
@@ -163,6 +163,31 @@ JsonOutcome PostJson(const ApiClient& api, const std::string& url,
   }
   if (!parsed.is_object()) return ApiFailure{MalformedAnswer(api, "the body is not a JSON object")};
   return parsed;
+}
+
+}  // namespace
+
+JsonOutcome PostJson(const ApiClient& api, const std::string& url,
+                     std::vector<std::pair<std::string, std::string>> headers,
+                     const nlohmann::json& body) {
+  if (!api.pacer->Acquire()) {
+    return ApiFailure{Failure::Transient(api.provider + ": shutting down")};
+  }
+  JsonOutcome outcome;
+  try {
+    outcome = SendJson(api, url, std::move(headers), body);
+  } catch (const std::exception& e) {
+    api.pacer->Report(api.provider + ": " + e.what());
+    throw;
+  }
+  // Transient failures are the provider's (down, overloaded, out of quota):
+  // the pacer's outage breaker counts them. A permanent one is about this
+  // request, and shows the provider answering.
+  const auto* failed = std::get_if<ApiFailure>(&outcome);
+  api.pacer->Report(failed != nullptr && failed->failure.transient
+                        ? std::optional<std::string>(failed->failure.message)
+                        : std::nullopt);
+  return outcome;
 }
 
 namespace {

@@ -30,6 +30,8 @@ struct FakeProviderServer::Impl {
   std::chrono::milliseconds latency{0};
   int dimension = 8;
   int fail_count = 0;
+  std::chrono::steady_clock::time_point fail_until;
+  int failed_requests = 0;
   int fail_status = 0;
   std::optional<int> fail_retry_after;
   int malform_count = 0;
@@ -107,8 +109,9 @@ FakeResponse FakeProviderServer::Impl::Answer(Api api, bool embed, const std::st
   }
   {
     std::lock_guard lock(mutex);
-    if (fail_count > 0) {
-      --fail_count;
+    if (fail_count > 0 || std::chrono::steady_clock::now() < fail_until) {
+      if (fail_count > 0) --fail_count;
+      ++failed_requests;
       FakeResponse failure =
           Refuse(api, fail_status, "Injected failure " + std::to_string(fail_status));
       if (fail_retry_after)
@@ -257,6 +260,18 @@ void FakeProviderServer::FailNext(int count, int status, std::optional<int> retr
   impl_->fail_count = count;
   impl_->fail_status = status;
   impl_->fail_retry_after = retry_after_seconds;
+}
+
+void FakeProviderServer::FailFor(std::chrono::milliseconds duration, int status) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->fail_until = std::chrono::steady_clock::now() + duration;
+  impl_->fail_status = status;
+  impl_->fail_retry_after.reset();
+}
+
+int FakeProviderServer::failed_requests() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->failed_requests;
 }
 
 void FakeProviderServer::MalformNext(int count) {

@@ -34,6 +34,9 @@ class FakeProviderServer {
   // The next `count` API requests are answered `status` (e.g. 429 or 500),
   // with Retry-After: retry_after_seconds when given.
   void FailNext(int count, int status, std::optional<int> retry_after_seconds = std::nullopt);
+  // Every API request arriving within `duration` from now is answered
+  // `status` (an outage).
+  void FailFor(std::chrono::milliseconds duration, int status);
   // The next `count` API requests get 200 with a body that is not JSON.
   void MalformNext(int count);
   // Any request that contains an image of exactly this size (read from its
@@ -44,6 +47,7 @@ class FakeProviderServer {
   // ---- What it saw -------------------------------------------------------
   int embed_requests() const;   // batchEmbedContents + /v1/embeddings, any answer
   int vision_requests() const;  // generateContent + /v1/chat/completions, any answer
+  int failed_requests() const;  // answered with an injected failure (FailNext, FailFor)
   // Number of images in each embedding request answered 200, in arrival order.
   std::vector<int> embed_batch_sizes() const;
   // Every request's headers and body concatenated, for "the key never
