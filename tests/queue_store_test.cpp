@@ -173,6 +173,27 @@ TEST_CASE("a retried job waits for its run_at and keeps the stages that succeede
   CHECK(again[0].current.has_phash);
 }
 
+TEST_CASE("a cancelled job keeps its reason, is no longer open and is claimed by nobody",
+          "[queue]") {
+  // Given two claimed jobs, cancelling one by its owner ends it cancelled
+  // with the reason, the lease cleared and finished_at set; another owner's
+  // cancel changes nothing.
+  QueueFixture f(2);
+  REQUIRE(f.Claim("w1", 2).size() == 2);
+  const JobFailureParams cancel{FailureAction::kCancel, "image 1 was deactivated", 0, {}};
+  CHECK_FALSE(f.store->FailJob(1, "someone-else", cancel));
+  CHECK(f.store->FailJob(1, "w1", cancel));
+  CHECK(f.State(1) == "cancelled");
+  CHECK(testing::QueryText(f.db, "SELECT last_error FROM jobs WHERE id = 1") ==
+        "image 1 was deactivated");
+  CHECK(QueryInt(f.db,
+                 "SELECT count(*) FROM jobs WHERE id = 1 AND lease_owner IS NULL"
+                 " AND lease_expires_at IS NULL AND finished_at IS NOT NULL") == 1);
+  CHECK(f.store->ReadQueueOutlook().open == 1);
+  f.ExpireLeases();
+  CHECK(Ids(f.Claim("w2", 2)) == std::vector<int64_t>{2});
+}
+
 TEST_CASE("released jobs are available again with the attempt uncounted", "[queue]") {
   QueueFixture f(3);
   REQUIRE(f.Claim("w1", 3).size() == 3);

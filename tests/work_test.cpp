@@ -3,6 +3,7 @@
 // replacing the old vector, and broken files ending dead without harming
 // the rest of their batch.
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "support/bad_images.h"
 #include "support/catalog.h"
@@ -60,6 +61,30 @@ TEST_CASE("work --until-empty completes every job with pHash, embedding and visi
   CHECK(QueryInt(catalog.db,
                  "SELECT count(*) FROM image_vision WHERE model = 'local-vision-v1'"
                  " AND json_extract(result, '$.width') BETWEEN 48 AND 79") == 30);
+}
+
+TEST_CASE("a job whose image was deactivated after it was queued is cancelled unanalyzed",
+          "[work]") {
+  // Given 10 queued images of which 3 and 7 are then deactivated, the worker
+  // cancels their jobs with the reason and writes no result for them (no
+  // file is read: 7's file is even gone); the other 8 complete.
+  WorkCatalog catalog(10);
+  Exec(catalog.db, "UPDATE images SET active = 0 WHERE id IN (3, 7)");
+  std::filesystem::remove(QueryText(catalog.db, "SELECT location FROM images WHERE id = 7"));
+  const auto result = catalog.Work({});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(catalog.JobsIn("completed") == 8);
+  CHECK(catalog.JobsIn("cancelled") == 2);
+  CHECK(catalog.JobState(3) == "cancelled");
+  CHECK_THAT(catalog.JobError(7), Contains("image 7 was deactivated after this job was queued"));
+  CHECK(QueryInt(catalog.db, "SELECT count(*) FROM image_phash WHERE image_id IN (3, 7)") == 0);
+  CHECK(QueryInt(catalog.db, "SELECT count(*) FROM image_embeddings WHERE image_id IN (3, 7)") ==
+        0);
+  CHECK(QueryInt(catalog.db,
+                 "SELECT count(*) FROM jobs WHERE state = 'cancelled'"
+                 " AND finished_at IS NOT NULL AND lease_owner IS NULL") == 2);
+  CHECK_THAT(result.err, Contains("2 cancelled (image deactivated)"));
 }
 
 TEST_CASE("force=false skips stages already current and force=true redoes them", "[work]") {

@@ -26,7 +26,9 @@ struct Failure {
                            std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
     return {true, std::move(message), retry_after};
   }
-  static Failure Permanent(std::string message) { return {false, std::move(message), std::nullopt}; }
+  static Failure Permanent(std::string message) {
+    return {false, std::move(message), std::nullopt};
+  }
 };
 
 // Thrown where a Failure must unwind (loading and decoding an image); caught

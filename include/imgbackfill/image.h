@@ -15,9 +15,9 @@
 namespace imgbackfill {
 
 struct LoadLimits {
-  size_t max_bytes = 50u << 20;            // file or download size
+  size_t max_bytes = 50u << 20;               // file or download size
   std::chrono::milliseconds timeout{30'000};  // a URL download, whole
-  int64_t max_pixels = 100'000'000;        // width x height from the header
+  int64_t max_pixels = 100'000'000;           // width x height from the header
 };
 
 // The bytes of the image at `location`: a local path, or an http(s) URL
@@ -35,12 +35,12 @@ inline constexpr int kDescriptorSide = 64;
 
 struct DecodeOptions {
   int64_t max_pixels = 100'000'000;
-  bool want_rgb = false;        // fill DecodedImage::rgb
-  int encode_max_side = 0;      // >0: fill DecodedImage::encoded (JPEG, long side <= this)
+  bool want_rgb = false;    // fill DecodedImage::rgb
+  int encode_max_side = 0;  // >0: fill DecodedImage::encoded (JPEG, long side <= this)
 };
 
 struct DecodedImage {
-  int width = 0;   // of the original, from its header
+  int width = 0;  // of the original, from its header
   int height = 0;
   std::string format;  // libvips' loader, e.g. "jpeg", "png", "webp"
   Gray32 gray{};       // 32x32 luma for the pHash (aspect ratio ignored)

@@ -108,8 +108,7 @@ class Store {
   // now. Returns the ids it no longer holds (taken by another worker after
   // an expiry, or cancelled): their results must not be written.
   virtual std::vector<int64_t> ExtendLeases(const std::string& owner,
-                                            std::span<const int64_t> job_ids,
-                                            int64_t lease_ms) = 0;
+                                            std::span<const int64_t> job_ids, int64_t lease_ms) = 0;
   // In one transaction: writes the results (a new embedding replaces the
   // image's previous one and retags images.embedding_model) and marks the
   // job completed. Only while `owner` holds the job; false (nothing written)
@@ -117,7 +116,8 @@ class Store {
   virtual bool CompleteJob(int64_t job_id, const std::string& owner,
                            const AnalysisResults& results) = 0;
   // In one transaction: writes the partial results and makes the job
-  // retryable at now + retry_in_ms, or dead; last_error keeps the error.
+  // retryable at now + retry_in_ms, dead, or cancelled; last_error keeps
+  // the error.
   // Only while `owner` holds the job; false when the lease was lost.
   virtual bool FailJob(int64_t job_id, const std::string& owner,
                        const JobFailureParams& params) = 0;

@@ -105,7 +105,9 @@ struct AnalysisResults {
   bool empty() const { return !phash && !embedding && !vision; }
 };
 
-enum class FailureAction { kRetry, kDead };
+// kCancel: the job is moot (its image was deactivated after it was queued):
+// cancelled, with `error` saying why; neither a failure nor a result.
+enum class FailureAction { kRetry, kDead, kCancel };
 
 struct JobFailureParams {
   FailureAction action = FailureAction::kRetry;
@@ -117,8 +119,8 @@ struct JobFailureParams {
 
 // Enough to decide whether to wait or stop (`work --until-empty`).
 struct QueueOutlook {
-  int64_t open = 0;       // available + running + retryable
-  int64_t due_now = 0;    // claimable this instant (due, or lease expired)
+  int64_t open = 0;     // available + running + retryable
+  int64_t due_now = 0;  // claimable this instant (due, or lease expired)
   // Milliseconds until the next job becomes claimable, when open > due_now.
   std::optional<int64_t> next_due_in_ms;
 };

@@ -53,9 +53,10 @@ struct WorkerSummary {
   int64_t completed = 0;
   int64_t retried = 0;
   int64_t dead = 0;
-  int64_t released = 0;  // given back unfinished at shutdown
-  int64_t lost = 0;      // lease taken over by another worker; nothing written
-  bool stopped = false;  // by stop_requested or max_runtime
+  int64_t released = 0;   // given back unfinished at shutdown
+  int64_t lost = 0;       // lease taken over by another worker; nothing written
+  int64_t cancelled = 0;  // the image was deactivated after the job was queued
+  bool stopped = false;   // by stop_requested or max_runtime
 };
 
 // Works until stopped, until --max-jobs jobs are finished, or (until_empty)

@@ -209,9 +209,9 @@ void AddWorkCommand(CLI::App& app, const GlobalOptions& global, Action& action) 
       const WorkerSummary summary = RunWorker(*store, *provider, *http, options, env);
       spdlog::info(
           "worker done: {} claimed, {} completed, {} to retry, {} dead, {} released, "
-          "{} lost to other workers{}",
+          "{} lost to other workers, {} cancelled (image deactivated){}",
           summary.claimed, summary.completed, summary.retried, summary.dead, summary.released,
-          summary.lost, summary.stopped ? " (stopped)" : "");
+          summary.lost, summary.cancelled, summary.stopped ? " (stopped)" : "");
       return exit_code::kOk;
     };
   });

@@ -47,8 +47,11 @@ void JobPipeline::Submit(ClaimedJob claimed) {
   work->need_phash = claimed.force || !current.has_phash;
   work->need_embedding = claimed.force || current.embedding_model != provider_.embedding_model();
   work->need_vision = claimed.force || current.vision_model != provider_.vision_model();
+  // Deactivated after it was queued: the user no longer wants it analyzed,
+  // and a provider request for it would be money spent on nothing.
+  work->moot = !claimed.image.active;
   work->claimed = std::move(claimed);
-  if (!work->need_phash && !work->need_embedding && !work->need_vision) {
+  if (work->moot || (!work->need_phash && !work->need_embedding && !work->need_vision)) {
     Finish(work);  // everything is current: complete without loading the image
     return;
   }

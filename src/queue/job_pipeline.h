@@ -25,6 +25,7 @@ namespace imgbackfill {
 // One claimed job on its way through the stages.
 struct JobWork {
   ClaimedJob claimed;
+  bool moot = false;  // the image was deactivated after the job was queued
   bool need_phash = false;
   bool need_embedding = false;
   bool need_vision = false;

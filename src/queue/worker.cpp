@@ -153,7 +153,18 @@ void Worker::Record(const std::shared_ptr<JobWork>& work) {
   in_flight_.erase(id);
   ++finished_;
   bool held = !lost;
-  if (held && !work->failure) {
+  if (held && work->moot) {
+    JobFailureParams params;
+    params.action = FailureAction::kCancel;
+    params.error = "image " + std::to_string(claimed.image.id) +
+                   " was deactivated after this job was queued; not analyzed";
+    held = store_.FailJob(id, env_.owner, params);
+    if (held) {
+      ++summary_.cancelled;
+      spdlog::info("{}: cancelled, the image was deactivated after it was queued",
+                   JobName(claimed));
+    }
+  } else if (held && !work->failure) {
     held = store_.CompleteJob(id, env_.owner, work->results);
     if (held) {
       ++summary_.completed;

@@ -191,7 +191,7 @@ inline constexpr const char* kCompleteJob =
 inline constexpr const char* kFailJob =
     "UPDATE jobs SET state = ?3, last_error = ?4, lease_owner = NULL, lease_expires_at = NULL,"
     " run_at = CASE WHEN ?3 = 'retryable' THEN " IMGBACKFILL_SQLITE_LATER("?5") " ELSE run_at END,"
-    " finished_at = CASE WHEN ?3 = 'dead' THEN " IMGBACKFILL_SQLITE_NOW " END,"
+    " finished_at = CASE WHEN ?3 IN ('dead', 'cancelled') THEN " IMGBACKFILL_SQLITE_NOW " END,"
     " updated_at = " IMGBACKFILL_SQLITE_NOW
     " WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 RETURNING image_id";
 inline constexpr const char* kReleaseJob =

@@ -162,7 +162,9 @@ bool SqliteStore::FailJob(int64_t job_id, const std::string& owner,
     SQLite::Statement& fail = Prepared(fail_, q::kFailJob);
     fail.bind(1, job_id);
     fail.bind(2, owner);
-    fail.bind(3, params.action == FailureAction::kRetry ? "retryable" : "dead");
+    fail.bind(3, params.action == FailureAction::kRetry  ? "retryable"
+                 : params.action == FailureAction::kDead ? "dead"
+                                                         : "cancelled");
     fail.bind(4, params.error);
     fail.bind(5, SecondsModifier(params.retry_in_ms));
     if (!fail.executeStep()) return false;
