@@ -162,6 +162,26 @@ TEST_CASE("work --until-empty ends when its last job is recorded, not a poll int
   CHECK_THAT(result.err, Contains("the queue is empty"));
 }
 
+TEST_CASE("once the queue is drained a partial batch goes out without waiting its window",
+          "[work]") {
+  // Given 8 jobs, batches of 50 and a one-hour window, nothing more can join
+  // the batch of 8 once they are claimed: it is sent as soon as they are
+  // prepared, and the pass ends (without the fix it waits the hour, and the
+  // test times out). The same with --max-jobs 5.
+  WorkCatalog catalog(8);
+  const auto result = catalog.Work({"--batch-window", "1h"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(catalog.JobsIn("completed") == 8);
+
+  WorkCatalog more(8);
+  const auto limited =
+      testing::RunProcess(more.WorkArgv({"--batch-window", "1h", "--max-jobs", "5"}));
+  INFO(limited.err);
+  REQUIRE(limited.exit_code == 0);
+  CHECK(more.JobsIn("completed") == 5);
+}
+
 TEST_CASE("a worker on an empty queue with --until-empty exits 0 at once", "[work]") {
   WorkCatalog catalog(0);
   const auto result = catalog.Work({});

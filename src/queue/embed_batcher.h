@@ -82,6 +82,17 @@ class EmbedBatcher {
     if (!rest.empty()) send_(std::move(rest));
   }
 
+  // Sends the partial batch now, window and gate or not (nothing more is
+  // coming for it to wait for).
+  void FlushPending() {
+    Batch rest;
+    {
+      std::lock_guard lock(mu_);
+      rest.swap(pending_);
+    }
+    if (!rest.empty()) send_(std::move(rest));
+  }
+
   // What the gate answers may have changed (a request slot freed).
   void Wake() {
     // Under the lock, so that the timer cannot miss it between asking the

@@ -55,7 +55,18 @@ void JobPipeline::Submit(ClaimedJob claimed) {
     Finish(work);  // everything is current: complete without loading the image
     return;
   }
-  decoders_.Post([this, work] { Prepare(work); });
+  ++preparing_;
+  decoders_.Post([this, work] {
+    Prepare(work);
+    // Both sides store, then load (sequentially consistent): whichever of
+    // this and SetDraining comes last sees the other and flushes.
+    if (--preparing_ == 0 && draining_) batcher_.FlushPending();
+  });
+}
+
+void JobPipeline::SetDraining(bool draining) {
+  draining_ = draining;
+  if (draining && preparing_ == 0) batcher_.FlushPending();
 }
 
 void JobPipeline::Prepare(const std::shared_ptr<JobWork>& work) {

@@ -63,6 +63,10 @@ class JobPipeline {
   std::vector<std::shared_ptr<JobWork>> TakeFinished(std::chrono::steady_clock::time_point until);
   // Partial embedding batches go out now instead of waiting their window.
   void FlushBatches();
+  // Whether the worker found the queue drained: then no image will join a
+  // partial batch but those being prepared, so it goes out as soon as they
+  // are (an --until-empty pass does not wait out --batch-window at its end).
+  void SetDraining(bool draining);
   void Wake();
 
  private:
@@ -81,6 +85,8 @@ class JobPipeline {
   const PipelineOptions options_;
   RequestPacer* const pacer_;
   std::atomic<int> requests_outstanding_{0};  // posted and not yet run to the end
+  std::atomic<int> preparing_{0};             // submitted to the decoders, not yet through
+  std::atomic<bool> draining_{false};
 
   std::mutex finished_mu_;
   std::condition_variable finished_ready_;

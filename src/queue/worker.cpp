@@ -210,9 +210,11 @@ WorkerSummary Worker::Run() {
     if (!stopping_ && ShouldStop()) BeginStopping();
     const bool max_jobs_reached = options_.max_jobs > 0 && summary_.claimed >= options_.max_jobs;
     if ((stopping_ || max_jobs_reached) && in_flight_.empty()) break;
+    if (max_jobs_reached) pipeline_.SetDraining(true);  // nothing more will be claimed
 
     if (!stopping_ && !max_jobs_reached && Clock::now() >= next_claim) {
       queue_drained = !Claim();
+      pipeline_.SetDraining(queue_drained);
       if (queue_drained && in_flight_.empty()) {
         const QueueOutlook outlook = store_.ReadQueueOutlook();
         if (outlook.open == 0 && options_.until_empty) {
