@@ -52,7 +52,7 @@ void JobPipeline::Submit(ClaimedJob claimed) {
   work->moot = !claimed.image.active;
   work->claimed = std::move(claimed);
   if (work->moot || (!work->need_phash && !work->need_embedding && !work->need_vision)) {
-    Finish(work);  // everything is current: complete without loading the image
+    Finish(work);  // moot, or everything current: recorded without loading the image
     return;
   }
   ++preparing_;
