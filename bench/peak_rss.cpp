@@ -60,11 +60,12 @@ int64_t OwnPeakKib() {
 // the catalogs now cached, a fresh image of this program stays small.
 void ReexecIfLarge(char** argv) {
   constexpr const char* kGuard = "IMGBACKFILL_BENCH_PEAK_RSS_REEXEC";
-  if (OwnPeakKib() < 64 * 1024 || std::getenv(kGuard) != nullptr) return;
+  const int64_t peak_kib = OwnPeakKib();
+  if (peak_kib < 64 * 1024 || std::getenv(kGuard) != nullptr) return;
   std::printf(
       "(this process reached %.0f MiB generating catalogs: starting afresh, so that "
       "the children's peak RSS is their own)\n",
-      Mib(OwnPeakKib()));
+      Mib(peak_kib));
   std::fflush(stdout);
   setenv(kGuard, "1", 1);
   execv("/proc/self/exe", argv);

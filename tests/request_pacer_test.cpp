@@ -91,19 +91,25 @@ TEST_CASE("the next turn is now for a fresh pacer and one interval after a grant
   CHECK(pacer->NextTurn() - Clock::now() >= std::chrono::minutes(59));
 }
 
+// Whether an Acquire that a thread is blocked in (given 50 ms to block)
+// is granted once the pacer is closed. Were Close broken, the join would
+// hang and the test time out.
+bool GrantedAfterClose(RequestPacer& pacer) {
+  bool granted = true;
+  std::thread waiter([&] { granted = pacer.Acquire(); });
+  std::this_thread::sleep_for(50ms);
+  pacer.Close();
+  waiter.join();
+  return granted;
+}
+
 TEST_CASE("a closed pacer refuses at once and releases a caller that was waiting", "[provider]") {
   // Given a pacer paused for an hour and a thread waiting in Acquire, Close
-  // makes that Acquire return false; later calls return false too. (Were
-  // Close broken, the join below would hang and the test time out.)
+  // makes that Acquire return false; later calls return false too.
   auto pacer = MakeRequestPacer(60);
   REQUIRE(pacer->Acquire());
   pacer->PauseFor(std::chrono::hours(1));
-  bool granted = true;
-  std::thread waiter([&] { granted = pacer->Acquire(); });
-  std::this_thread::sleep_for(50ms);
-  pacer->Close();
-  waiter.join();
-  CHECK_FALSE(granted);
+  CHECK_FALSE(GrantedAfterClose(*pacer));
   CHECK_FALSE(pacer->Acquire());
 }
 
@@ -181,12 +187,7 @@ TEST_CASE("closing the pacer releases a request waiting for an outage probe", "[
   auto pacer = MakeRequestPacer(Outage(10ms));
   Fail(*pacer, 5);
   REQUIRE(pacer->Acquire());  // the probe, never reported
-  bool granted = true;
-  std::thread waiter([&] { granted = pacer->Acquire(); });
-  std::this_thread::sleep_for(50ms);
-  pacer->Close();
-  waiter.join();
-  CHECK_FALSE(granted);
+  CHECK_FALSE(GrantedAfterClose(*pacer));
 }
 
 }  // namespace

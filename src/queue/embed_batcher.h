@@ -46,12 +46,7 @@ class EmbedBatcher {
     }
     wake_.notify_all();
     if (timer_.joinable()) timer_.join();
-    Batch rest;
-    {
-      std::lock_guard lock(mu_);
-      rest.swap(pending_);
-    }
-    if (!rest.empty()) send_(std::move(rest));
+    FlushPending();
   }
   EmbedBatcher(const EmbedBatcher&) = delete;
   EmbedBatcher& operator=(const EmbedBatcher&) = delete;
@@ -73,13 +68,11 @@ class EmbedBatcher {
 
   // Sends the partial batch now, and from now on every item at once.
   void FlushAll() {
-    Batch rest;
     {
       std::lock_guard lock(mu_);
-      flush_all_ = true;
-      rest.swap(pending_);
+      flush_all_ = true;  // an Add from here on sends what is pending with it
     }
-    if (!rest.empty()) send_(std::move(rest));
+    FlushPending();
   }
 
   // Sends the partial batch now, window and gate or not (nothing more is
